@@ -1,0 +1,1 @@
+namespace Ivshmem.Guest; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace Ivshmem.Ring; internal static class Placeholder { }
