@@ -1,0 +1,38 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Ivshmem.Ring;
+
+/// <summary>Creates the anonymous files that back regions on the host.</summary>
+public static class Memfd
+{
+    /// <summary>
+    /// A memfd of <paramref name="size"/> bytes. With <paramref name="sealSize"/> its size is sealed
+    /// (no shrink, no grow, no further seals), so no process holding it can truncate the memory
+    /// under the others.
+    /// </summary>
+    public static SafeFileHandle Create(string name, long size, bool sealSize = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        int fd = Interop.MemfdCreate(name, allowSealing: sealSize);
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            Interop.Truncate(fd, size);
+            if (sealSize) Interop.SealSize(fd);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when the size of the memfd behind <paramref name="fd"/> can no longer change.</summary>
+    public static bool IsSizeSealed(int fd)
+    {
+        const int F_SEAL_SHRINK = 0x0002, F_SEAL_GROW = 0x0004;
+        int seals = Interop.GetSeals(fd);
+        return (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
+    }
+}

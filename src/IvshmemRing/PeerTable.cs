@@ -1,0 +1,210 @@
+using System.Text;
+
+namespace Ivshmem.Ring;
+
+/// <summary>What occupies a slot of the peer table.</summary>
+public enum PeerState
+{
+    Free = 0,
+    Present = 1,
+    Gone = 2,
+}
+
+/// <summary>What kind of peer holds a slot.</summary>
+public enum PeerKind
+{
+    Unknown = 0,
+    VirtualMachine = 1,
+    HostProcess = 2,
+}
+
+/// <summary>A consistent snapshot of one peer table entry.</summary>
+/// <param name="Epoch">Increments every time a new peer takes the slot (1 for the first); a channel
+/// is bound to the epochs of both ends, so a newcomer in the same slot never receives old data.</param>
+public readonly record struct PeerEntry(int Slot, PeerState State, uint Epoch, int PeerId, PeerKind Kind, string Name, DateTimeOffset Since)
+{
+    public bool IsPresent => State == PeerState.Present;
+}
+
+/// <summary>
+/// The peer table in the region header: which peer (ivshmem id, VM or host process name) holds each
+/// slot. The daemon writes it; guests and host peers read it to find each other by name.
+/// <code>
+/// Entry (128 B at 256 + 128 * slot):
+///   +0   u32 sequence: odd while the writer updates the entry (a seqlock)
+///   +4   u32 state (0 free, 1 present, 2 gone)
+///   +8   u32 epoch: +1 each time a new peer takes the slot
+///   +12  u32 peer id (the ivshmem id: IVPosition in a guest, the doorbell target)
+///   +16  u32 kind (0 unknown, 1 VM, 2 host process)
+///   +20  u32 name length (0..64)
+///   +24  u64 since: unix time in ms of the last state change
+///   +32  name, 64 B UTF-8
+///   +96  32 B reserved
+/// </code>
+/// Readers copy the entry between two reads of an even, unchanged sequence, and check every field:
+/// the writer is trusted by nobody, since any peer can scribble over shared memory.
+/// </summary>
+public sealed class PeerTable
+{
+    public const int MaxNameBytes = 64;
+
+    private const int SequenceOffset = 0;
+    private const int StateOffset = 4;
+    private const int EpochOffset = 8;
+    private const int PeerIdOffset = 12;
+    private const int KindOffset = 16;
+    private const int NameLengthOffset = 20;
+    private const int SinceOffset = 24;
+    private const int NameOffset = 32;
+
+    /// <summary>A reader that never sees a stable entry gives up after this many tries: a peer that
+    /// keeps the sequence odd must not hang anyone.</summary>
+    private const int MaxReadAttempts = 10_000;
+
+    private readonly SharedMemory _memory;
+    private readonly RegionGeometry _geometry;
+
+    internal PeerTable(SharedMemory regionMemory, RegionGeometry geometry)
+    {
+        _memory = regionMemory;
+        _geometry = geometry;
+    }
+
+    public int Slots => _geometry.Slots;
+
+    /// <summary>Bumped by the writer on every change to any entry: a cheap "has anything changed".</summary>
+    public long Generation => _memory.ReadInt64Acquire(RegionLayout.PeerTableGenerationOffset);
+
+    public PeerEntry Read(int slot)
+    {
+        long e = _geometry.PeerEntryIndex(slot);
+        Span<byte> name = stackalloc byte[MaxNameBytes];
+        for (int attempt = 0; attempt < MaxReadAttempts; attempt++)
+        {
+            int seq1 = _memory.ReadInt32Acquire(e + SequenceOffset);
+            if ((seq1 & 1) != 0) { Thread.SpinWait(20); continue; }
+            int state = _memory.ReadInt32(e + StateOffset);
+            uint epoch = (uint)_memory.ReadInt32(e + EpochOffset);
+            int peerId = _memory.ReadInt32(e + PeerIdOffset);
+            int kind = _memory.ReadInt32(e + KindOffset);
+            int nameLength = _memory.ReadInt32(e + NameLengthOffset);
+            long since = _memory.ReadInt64(e + SinceOffset);
+            _memory.Span(e + NameOffset, MaxNameBytes).CopyTo(name);
+            // Loads above must not move below the second sequence read: an acquire load keeps later
+            // loads after it, but here we need earlier loads to stay before it, hence the fence.
+            Interlocked.MemoryBarrier();
+            int seq2 = _memory.ReadInt32Acquire(e + SequenceOffset);
+            if (seq1 != seq2) continue;
+            return Validate(slot, state, epoch, peerId, kind, nameLength, since, name);
+        }
+        throw new RegionFormatException($"peer table slot {slot}: the entry never became stable (its writer keeps it locked)");
+    }
+
+    /// <summary>Finds the present peer with the given name (VM name or host peer name).</summary>
+    public PeerEntry? FindByName(string name)
+    {
+        for (int s = 0; s < Slots; s++)
+        {
+            PeerEntry entry = Read(s);
+            if (entry.IsPresent && entry.Name == name) return entry;
+        }
+        return null;
+    }
+
+    /// <summary>Finds the present peer with the given ivshmem id.</summary>
+    public PeerEntry? FindById(int peerId)
+    {
+        for (int s = 0; s < Slots; s++)
+        {
+            PeerEntry entry = Read(s);
+            if (entry.IsPresent && entry.PeerId == peerId) return entry;
+        }
+        return null;
+    }
+
+    public IReadOnlyList<PeerEntry> ReadAll()
+    {
+        var entries = new PeerEntry[Slots];
+        for (int s = 0; s < Slots; s++) entries[s] = Read(s);
+        return entries;
+    }
+
+    /// <summary>
+    /// Puts a new peer into <paramref name="slot"/> with the next epoch. Only the region's owner (the
+    /// daemon, or a test that formatted the region itself) calls this, and only from one thread.
+    /// </summary>
+    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name)
+    {
+        if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
+        byte[] nameBytes = EncodeName(name);
+        long e = _geometry.PeerEntryIndex(slot);
+        uint epoch = (uint)_memory.ReadInt32(e + EpochOffset) + 1;
+        if (epoch == 0) epoch = 1;
+        Write(e, () =>
+        {
+            _memory.WriteInt32(e + StateOffset, (int)PeerState.Present);
+            _memory.WriteInt32(e + EpochOffset, (int)epoch);
+            _memory.WriteInt32(e + PeerIdOffset, peerId);
+            _memory.WriteInt32(e + KindOffset, (int)kind);
+            _memory.WriteInt32(e + NameLengthOffset, nameBytes.Length);
+            _memory.Span(e + NameOffset, MaxNameBytes).Clear();
+            nameBytes.CopyTo(_memory.Span(e + NameOffset, MaxNameBytes));
+        });
+        return Read(slot);
+    }
+
+    /// <summary>Marks the peer in <paramref name="slot"/> as gone; its epoch stays, so channels bound
+    /// to it fail with <see cref="PeerGoneException"/>.</summary>
+    public void Leave(int slot)
+    {
+        long e = _geometry.PeerEntryIndex(slot);
+        Write(e, () => _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone));
+    }
+
+    /// <summary>The first slot that is free or whose peer is gone, or -1.</summary>
+    public int FindFreeSlot()
+    {
+        for (int s = 0; s < Slots; s++)
+            if (!Read(s).IsPresent) return s;
+        return -1;
+    }
+
+    private void Write(long entryIndex, Action update)
+    {
+        int seq = _memory.ReadInt32(entryIndex + SequenceOffset);
+        if ((seq & 1) != 0) seq++; // a previous writer died mid-update, or someone scribbled: re-open
+        _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 1);
+        // The odd sequence must be visible before any field changes (store-store is ordered on x86;
+        // the fence keeps the JIT and weaker CPUs honest).
+        Interlocked.MemoryBarrier();
+        update();
+        _memory.WriteInt64(entryIndex + SinceOffset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 2);
+        long generation = _memory.ReadInt64(RegionLayout.PeerTableGenerationOffset);
+        _memory.WriteInt64Release(RegionLayout.PeerTableGenerationOffset, generation + 1);
+    }
+
+    private static byte[] EncodeName(string name)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(name);
+        if (bytes.Length > MaxNameBytes)
+            throw new ArgumentException($"peer name '{name}' is {bytes.Length} bytes of UTF-8; at most {MaxNameBytes} fit in the peer table", nameof(name));
+        return bytes;
+    }
+
+    private static PeerEntry Validate(int slot, int state, uint epoch, int peerId, int kind, int nameLength, long since, ReadOnlySpan<byte> name)
+    {
+        string where = $"peer table slot {slot}";
+        if (state is < 0 or > (int)PeerState.Gone) throw new RegionFormatException($"{where}: state {state} is not 0 (free), 1 (present) or 2 (gone)");
+        if (state == (int)PeerState.Free)
+            return new PeerEntry(slot, PeerState.Free, epoch, -1, PeerKind.Unknown, "", DateTimeOffset.UnixEpoch);
+        if ((uint)peerId > 0xFFFF) throw new RegionFormatException($"{where}: peer id {peerId} is outside 0..65535");
+        if (kind is < 0 or > (int)PeerKind.HostProcess) throw new RegionFormatException($"{where}: peer kind {kind} is unknown");
+        if ((uint)nameLength > MaxNameBytes) throw new RegionFormatException($"{where}: name length {nameLength} exceeds {MaxNameBytes}");
+        string text;
+        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(name[..nameLength]); }
+        catch (DecoderFallbackException) { throw new RegionFormatException($"{where}: the name is not valid UTF-8"); }
+        DateTimeOffset sinceTime = since is >= 0 and <= 253402300799999 ? DateTimeOffset.FromUnixTimeMilliseconds(since) : DateTimeOffset.UnixEpoch;
+        return new PeerEntry(slot, (PeerState)state, epoch, peerId, (PeerKind)kind, text, sinceTime);
+    }
+}

@@ -1,1 +1,0 @@
-namespace Ivshmem.Ring; internal static class Placeholder { }

@@ -1,0 +1,219 @@
+using System.Runtime.CompilerServices;
+
+namespace Ivshmem.Ring;
+
+/// <summary>
+/// The writing end of one ring (see <see cref="RingLayout"/>). Single producer: one thread at a time.
+/// <para>Zero-copy: <see cref="TryClaim"/> a span in shared memory, fill it, <see cref="Commit(int)"/>.
+/// Committed records become visible to the consumer at <see cref="Publish"/>: one release store for
+/// any number of records. <see cref="TryWrite"/> does all of it for one copied message.</para>
+/// A full ring is a <c>false</c> return, not an error; waiting is the caller's choice
+/// (<see cref="RingChannel"/> spins and then blocks).
+/// </summary>
+public sealed class RingProducer
+{
+    private readonly SharedMemory _control;
+    private readonly SharedMemory _data;
+    private readonly long _capacity;
+    private readonly int _maxPayload;
+    private readonly IRingSignal? _signal;
+    private readonly ulong _session;
+
+    private long _tail;          // next free position, includes committed but unpublished records
+    private long _tailIndex;     // _tail mod capacity, tracked so the hot path never divides
+    private long _published;     // the tail as last stored in shared memory
+    private long _head;          // private cache of the consumer's head: re-read only when space runs out
+    private bool _claimed;
+    private long _claimIndex;    // where the claimed record's header is
+    private long _claimPadding;  // bytes of padding written before it at the wrap
+    private int _claimLength;
+    private RingCorruptedException? _failure;
+
+    /// <param name="ring">The ring's memory: control block and data (<see cref="Region.RingMemory"/>).</param>
+    /// <param name="session">From <see cref="RingSession.New"/>: whom this producer writes for.</param>
+    /// <param name="signal">Rings the consumer's doorbell when it sleeps; null when it only polls.</param>
+    /// <param name="name">For error messages ("ring 0->1 (vm-a -> vm-b)").</param>
+    public RingProducer(SharedMemory ring, ulong session, IRingSignal? signal = null, string name = "ring")
+    {
+        _capacity = RingMemoryCapacity(ring);
+        if (session == 0) throw new ArgumentOutOfRangeException(nameof(session), "session 0 means 'none'; use RingSession.New");
+        Name = name;
+        _control = ring.Slice(0, RingLayout.ControlSize);
+        _data = ring.Slice(RingLayout.DataOffset, _capacity);
+        _maxPayload = RingLayout.MaxPayloadFor(_capacity);
+        _signal = signal;
+        _session = session;
+
+        // Continue from this ring's tail (earlier sessions' records stay below the new start).
+        long tail = _control.ReadInt64(RingLayout.TailOffset);
+        long head = _control.ReadInt64Acquire(RingLayout.HeadOffset);
+        if (tail < 0 || head < 0 || head > tail || tail - head > _capacity || (tail & (RingLayout.RecordAlignment - 1)) != 0)
+            throw new RingCorruptedException(name, $"cannot open: tail {tail} and head {head} are inconsistent for a capacity of {_capacity}");
+        _tail = _published = tail;
+        _tailIndex = tail % _capacity;
+        _head = head;
+        _control.WriteInt64(RingLayout.SessionStartOffset, tail);
+        _control.WriteInt32(RingLayout.ProducerWaitingOffset, 0);
+        _control.WriteInt64Release(RingLayout.ProducerSessionOffset, (long)session);
+    }
+
+    public string Name { get; }
+
+    public long Capacity => _capacity;
+
+    /// <summary>The largest payload one record may carry.</summary>
+    public int MaxPayload => _maxPayload;
+
+    public ulong Session => _session;
+
+    /// <summary>Bytes committed so far (published or not), as a position.</summary>
+    public long Position => _tail;
+
+    /// <summary>True once a consumer has joined this producer's session.</summary>
+    public bool ConsumerJoined => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset) == _session;
+
+    /// <summary>
+    /// Claims room for a record of <paramref name="length"/> payload bytes and returns it as a span
+    /// in shared memory. False when the ring is full. Throws when <paramref name="length"/> exceeds
+    /// <see cref="MaxPayload"/>, or when another claim is outstanding.
+    /// </summary>
+    public bool TryClaim(int length, out Span<byte> payload)
+    {
+        if (_failure is not null) ThrowHelper.Rethrow(_failure);
+        if (_claimed) ThrowHelper.ClaimOutstanding();
+        if ((uint)length > (uint)_maxPayload) ThrowHelper.TooLong(length, _maxPayload);
+
+        long recordLength = RingLayout.Align(length + RingLayout.RecordHeaderSize);
+        long index = _tailIndex;
+        long toEnd = _capacity - index;
+        long padding = toEnd < recordLength ? toEnd : 0;
+        long required = padding + recordLength;
+        if (required > _capacity - (_tail - _head))
+        {
+            RefreshHead();
+            if (required > _capacity - (_tail - _head))
+            {
+                payload = default;
+                return false;
+            }
+        }
+        if (padding != 0)
+        {
+            _data.WriteInt32(index + RingLayout.TypeOffset, RingLayout.PaddingType);
+            _data.WriteInt32(index + RingLayout.LengthOffset, (int)padding);
+            index = 0;
+        }
+        _claimed = true;
+        _claimIndex = index;
+        _claimPadding = padding;
+        _claimLength = length;
+        payload = _data.Span(index + RingLayout.RecordHeaderSize, length);
+        return true;
+    }
+
+    /// <summary>Completes the claimed record with all its bytes. Visible at the next <see cref="Publish"/>.</summary>
+    public void Commit(int type = 0) => Commit(_claimLength, type);
+
+    /// <summary>Completes the claimed record with its first <paramref name="length"/> bytes.</summary>
+    public void Commit(int length, int type)
+    {
+        if (!_claimed) ThrowHelper.NoClaim();
+        if ((uint)length > (uint)_claimLength) ThrowHelper.CommitTooLong(length, _claimLength);
+        if (type == RingLayout.PaddingType) ThrowHelper.ReservedType(type);
+        long index = _claimIndex;
+        int recordLength = length + RingLayout.RecordHeaderSize;
+        _data.WriteInt32(index + RingLayout.TypeOffset, type);
+        _data.WriteInt32(index + RingLayout.LengthOffset, recordLength);
+        long aligned = RingLayout.Align(recordLength);
+        _tail += _claimPadding + aligned;
+        index += aligned;
+        _tailIndex = index == _capacity ? 0 : index;
+        _claimed = false;
+    }
+
+    /// <summary>Drops the outstanding claim; nothing of it becomes visible.</summary>
+    public void Abort() => _claimed = false;
+
+    /// <summary>
+    /// Makes every committed record visible with one release store of the tail, then rings the
+    /// consumer's doorbell if, and only if, it announced that it sleeps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Publish()
+    {
+        if (_tail == _published) return;
+        _published = _tail;
+        _control.WriteInt64Release(RingLayout.TailOffset, _tail);
+        if (_signal is not null) WakeConsumerIfWaiting();
+    }
+
+    /// <summary>Copies <paramref name="payload"/> into one record and publishes it. False when full.</summary>
+    public bool TryWrite(ReadOnlySpan<byte> payload, int type = 0)
+    {
+        if (!TryClaim(payload.Length, out Span<byte> target)) return false;
+        payload.CopyTo(target);
+        Commit(payload.Length, type);
+        Publish();
+        return true;
+    }
+
+    /// <summary>True when a record of <paramref name="length"/> payload bytes fits now (re-reads the head).</summary>
+    public bool HasSpaceFor(int length)
+    {
+        if (_failure is not null) ThrowHelper.Rethrow(_failure);
+        long recordLength = RingLayout.Align(length + RingLayout.RecordHeaderSize);
+        long toEnd = _capacity - _tailIndex;
+        long required = (toEnd < recordLength ? toEnd : 0) + recordLength;
+        RefreshHead();
+        return required <= _capacity - (_tail - _head);
+    }
+
+    /// <summary>True when the consumer has released everything published (re-reads the head).</summary>
+    public bool IsDrained()
+    {
+        if (_failure is not null) ThrowHelper.Rethrow(_failure);
+        RefreshHead();
+        return _head == _published;
+    }
+
+    /// <summary>Announces (or withdraws) that this producer is about to block for space; the
+    /// consumer rings after its next release. Callers re-check for space after announcing.</summary>
+    public void SetWaiting(bool waiting)
+    {
+        _control.WriteInt32Release(RingLayout.ProducerWaitingOffset, waiting ? 1 : 0);
+        if (waiting) SharedMemory.FullFence();
+    }
+
+    /// <summary>The session the consumer currently reports; 0 when none has joined.</summary>
+    public ulong ConsumerSession => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WakeConsumerIfWaiting()
+    {
+        SharedMemory.FullFence();
+        if (_control.ReadInt32Acquire(RingLayout.ConsumerWaitingOffset) != 0) _signal!.Ring();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RefreshHead()
+    {
+        long head = _control.ReadInt64Acquire(RingLayout.HeadOffset);
+        if (head < _head || head > _published)
+            Fail($"the consumer's head {head} is outside [{_head}, {_published}]: it went backwards or past the published tail");
+        _head = head;
+    }
+
+    private void Fail(string message)
+    {
+        _failure = new RingCorruptedException(Name, message);
+        throw _failure;
+    }
+
+    internal static long RingMemoryCapacity(SharedMemory ring)
+    {
+        long capacity = ring.Length - RingLayout.ControlSize;
+        if (capacity < RegionLayout.MinRingCapacity || capacity % RegionLayout.Alignment != 0)
+            throw new ArgumentException($"ring memory of {ring.Length} bytes is not {RingLayout.ControlSize} bytes of control plus a data area of a multiple of {RegionLayout.Alignment} bytes, at least {RegionLayout.MinRingCapacity}", nameof(ring));
+        return capacity;
+    }
+}

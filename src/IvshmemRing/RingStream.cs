@@ -1,0 +1,157 @@
+namespace Ivshmem.Ring;
+
+/// <summary>
+/// A byte stream over a <see cref="RingChannel"/>, for ordinary code (CopyTo, StreamReader,
+/// PipeReader.Create). Writes are split into records of at most <see cref="RingChannel.MaxPayload"/>
+/// bytes and each record is published as soon as it is written, so the reader copies out while the
+/// writer copies in. Reads copy from the records in place and release them in one store per read.
+/// Disposing sends end-of-stream; the reader then gets 0 from Read.
+/// <para>One reader and one writer at a time (they may be different threads).</para>
+/// </summary>
+public sealed class RingStream : Stream
+{
+    private readonly RingChannel _channel;
+    private long _recordIndex;    // where the payload of the current record lies in the ring (in place)
+    private int _recordLength;
+    private int _recordOffset;    // bytes of the current record already read
+    private bool _endOfStream;
+    private bool _disposed;
+
+    internal RingStream(RingChannel channel) => _channel = channel;
+
+    public override bool CanRead => !_disposed;
+    public override bool CanWrite => !_disposed;
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (buffer.IsEmpty || _endOfStream) return 0;
+        int n = ReadAvailable(buffer);
+        while (n == 0 && !_endOfStream)
+        {
+            _channel.WaitForData();
+            n = ReadAvailable(buffer);
+        }
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (buffer.IsEmpty || _endOfStream) return 0;
+        int n = ReadAvailable(buffer.Span);
+        while (n == 0 && !_endOfStream)
+        {
+            await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+            n = ReadAvailable(buffer.Span);
+        }
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        RingProducer producer = _channel.Producer;
+        while (!buffer.IsEmpty)
+        {
+            int chunk = Math.Min(buffer.Length, producer.MaxPayload);
+            if (!producer.TryClaim(chunk, out Span<byte> target))
+            {
+                _channel.WaitForSpace(chunk);
+                continue;
+            }
+            buffer[..chunk].CopyTo(target);
+            producer.Commit(RecordTypes.StreamData);
+            producer.Publish();
+            buffer = buffer[chunk..];
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        RingProducer producer = _channel.Producer;
+        while (!buffer.IsEmpty)
+        {
+            int chunk = Math.Min(buffer.Length, producer.MaxPayload);
+            if (!TryWriteChunk(producer, buffer.Span[..chunk]))
+            {
+                await _channel.WaitForSpaceAsync(chunk, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            buffer = buffer[chunk..];
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Records are published as they are written; nothing is buffered here.</summary>
+    public override void Flush() { }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Sends end-of-stream without waiting for the reader.</summary>
+    public void CompleteWriting()
+    {
+        while (!_channel.Producer.TryWrite([], RecordTypes.StreamEnd)) _channel.WaitForSpace(0);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (!_disposed && disposing)
+        {
+            _disposed = true;
+            try { CompleteWriting(); }
+            finally { _channel.Consumer.Release(); }
+        }
+        base.Dispose(disposing);
+    }
+
+    private static bool TryWriteChunk(RingProducer producer, ReadOnlySpan<byte> chunk)
+    {
+        if (!producer.TryClaim(chunk.Length, out Span<byte> target)) return false;
+        chunk.CopyTo(target);
+        producer.Commit(RecordTypes.StreamData);
+        producer.Publish();
+        return true;
+    }
+
+    /// <summary>Copies whatever is already in the ring, without waiting, and releases what it finished.</summary>
+    private int ReadAvailable(Span<byte> buffer)
+    {
+        RingConsumer consumer = _channel.Consumer;
+        int copied = 0;
+        while (copied < buffer.Length)
+        {
+            if (_recordOffset == _recordLength)
+            {
+                if (!consumer.TryReadInPlace(out _recordIndex, out _recordLength, out int type)) break;
+                _recordOffset = 0;
+                if (type == RecordTypes.StreamEnd) { _endOfStream = true; break; }
+                if (type != RecordTypes.StreamData)
+                    throw new IOException($"{consumer.Name}: a record of type {type} arrived on a byte stream (expected {RecordTypes.StreamData} or {RecordTypes.StreamEnd})");
+            }
+            int n = Math.Min(buffer.Length - copied, _recordLength - _recordOffset);
+            consumer.PayloadAt(_recordIndex, _recordLength).Slice(_recordOffset, n).CopyTo(buffer[copied..]);
+            _recordOffset += n;
+            copied += n;
+        }
+        // Only whole records go back to the producer; a partly read one stays ours.
+        if (_recordOffset == _recordLength) consumer.Release();
+        return copied;
+    }
+}
