@@ -1,1 +1,0 @@
-namespace Ivshmem.Guest; internal static class Placeholder { }
