@@ -1,1 +1,4 @@
-return 0;
+using Ivshmem.Daemon.Cli;
+
+// Everything happens in CommandLineApp, so tests run exactly what this runs.
+return await CommandLineApp.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Hosting;
+
+namespace Ivshmem.Daemon.Cli;
+
+/// <summary><c>ivshmemd run</c>: validate the configuration, then hand over to the daemon.</summary>
+internal static class RunCommand
+{
+    public static (Command, ManPage) Create()
+    {
+        var config = ConfigFileOption.Create();
+        var demo = new Option<string>("--demo")
+        {
+            Description = "Ignore any configuration file and serve the built-in demo configuration with every socket in DIR (which must be writable; the daemon creates it if missing): one region 'demo' of 64 MiB (memfd, 2 vectors, at most 4 peers) for VMs 'vm-a' and 'vm-b' and for host processes of the current user. Runs without root; used by scripts/demo.",
+            HelpName = "DIR",
+        };
+        var command = new Command("run", Page.Summary) { config, demo };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(demo) is not null && result.GetResult(config) is { Implicit: false })
+                result.AddError("--config and --demo exclude each other: --demo serves the built-in configuration");
+        });
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            if (parseResult.GetValue(demo) is { } demoDirectory)
+            {
+                DaemonOptions demoOptions;
+                try
+                {
+                    demoOptions = DefaultConfiguration.Create(demoDirectory);
+                }
+                catch (ArgumentException ex)
+                {
+                    await error.WriteLineAsync($"ivshmemd run: error: {ex.Message.Replace($" (Parameter 'runtimeDirectory')", "")}");
+                    return ExitCodes.Failure;
+                }
+                return await DaemonEntryPoint.RunAsync(demoOptions, configPath: null, cancellationToken);
+            }
+
+            string path = parseResult.GetRequiredValue(config);
+            DaemonOptions? options = ConfigFileOption.LoadOrReport(path, error, "ivshmemd run");
+            if (options is null)
+            {
+                await error.WriteLineAsync("ivshmemd run: not started: the configuration is not valid");
+                return ExitCodes.Failure;
+            }
+            // Absolute, so a reload reads the same file whatever the working directory is by then.
+            return await DaemonEntryPoint.RunAsync(options, Path.GetFullPath(path), cancellationToken);
+        });
+        return (command, Page);
+    }
+
+    private static readonly ManPage Page = new()
+    {
+        Summary = "run the ivshmem server (what the systemd service starts)",
+        Synopsis = ["ivshmemd run [--config FILE]", "ivshmemd run --demo DIR"],
+        Description =
+        [
+            "Reads and validates the configuration; if it has any error, prints them all (as 'ivshmemd check-config' does) and exits without starting anything. Otherwise creates every region's memory, listens on every region's socket and on the control socket, and serves peers until stopped.",
+            "Under systemd (Type=notify) it reports READY=1 once every socket listens, keeps STATUS= current with regions and peers, sends WATCHDOG=1 when WatchdogSec= is set, and reloads the configuration on SIGHUP (systemctl reload): new regions appear, removed regions without peers go away, regions with peers are left as they are. A configuration with errors is not applied on reload; the old one stays and the errors are logged and shown in the status. SIGTERM stops it cleanly: every peer is told, then the sockets are removed.",
+            "Region memory and eventfds are kept in systemd's file descriptor store, so a restarted daemon serves new peers from the same memory. Running VMs keep working across a restart but cannot reconnect (a QEMU limitation): they see no peers that join afterwards until the VM is restarted.",
+            "It runs without root when every path in the configuration is writable by the user, which is how tests and the demo run it.",
+        ],
+        ExitStatus = RootManPage.StandardExitStatus("stopped cleanly (SIGTERM or SIGINT)",
+            "the configuration is not valid, a socket or region could not be set up, or the daemon failed; the reason is on standard error (the journal under systemd)"),
+        Environment =
+        [
+            new("RUNTIME_DIRECTORY", $"Set by systemd's RuntimeDirectory=: where sockets go when the configuration sets no runtime_directory (default {DefaultPaths.RuntimeDirectory})."),
+            new("NOTIFY_SOCKET, WATCHDOG_USEC", "Set by systemd for Type=notify and WatchdogSec=."),
+        ],
+        Files =
+        [
+            new(DefaultPaths.ConfigFile, "Read when neither --config nor --demo is given."),
+            new(DefaultPaths.RuntimeDirectory + "/REGION.sock", "Default socket of each region."),
+            new(DefaultPaths.ControlSocket, "Default control socket, read by 'ivshmemd status'."),
+        ],
+        Examples =
+        [
+            new("systemctl start ivshmemd", "The usual way: systemd runs 'ivshmemd run --config /etc/ivshmemd/ivshmemd.yaml'."),
+            new("ivshmemd run --config ./ivshmemd.yaml", "Run in the foreground with another configuration (its paths must be writable)."),
+            new("ivshmemd run --demo /tmp/ivshmemd-demo", "Run the built-in demo configuration as the current user."),
+        ],
+        SeeAlso = ["ivshmemd check-config --help", "ivshmemd status --help", "systemd.service(5)", "sd_notify(3)"],
+    };
+}
