@@ -19,6 +19,10 @@ internal abstract class ConfigNode(SourceMark start)
 {
     public SourceMark Start { get; } = start;
 
+    /// <summary>An error about this node was already reported (an alias to nothing): readers skip it
+    /// silently instead of piling "wrong type" errors on top.</summary>
+    public bool AlreadyReported { get; init; }
+
     /// <summary>What this node is, for "must be X, not Y" messages.</summary>
     public abstract string KindForMessages { get; }
 }
@@ -28,7 +32,7 @@ internal sealed class ConfigScalar(SourceMark start, string value, ScalarStyle s
     public string Value { get; } = value;
 
     /// <summary>A plain empty value, <c>~</c> or <c>null</c>: YAML's null, "not given".</summary>
-    public bool IsNull => style == ScalarStyle.Plain && Value is "" or "~" or "null" or "Null" or "NULL";
+    public bool IsNull => !AlreadyReported && style == ScalarStyle.Plain && Value is "" or "~" or "null" or "Null" or "NULL";
 
     public override string KindForMessages => IsNull ? "empty" : $"'{Value}'";
 }

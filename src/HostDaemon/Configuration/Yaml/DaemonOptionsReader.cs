@@ -20,7 +20,8 @@ internal static class DaemonOptionsReader
         string? controlSocket = null;
         SourceMark controlSocketAt = map.Find(ConfigKeys.RuntimeDirectory)?.Value.Start ?? map.Start;
         ConfigNode? controlNode = map.Find(ConfigKeys.ControlSocket)?.Value;
-        if (controlNode is not null and not ConfigScalar { IsNull: true })
+        bool controlSocketIsDefault = controlNode is null or ConfigScalar { IsNull: true };
+        if (controlNode is not null && !controlSocketIsDefault)
         {
             controlSocketAt = controlNode.Start;
             controlSocket = read.SocketPath(controlNode, ConfigKeys.ControlSocket);
@@ -28,7 +29,8 @@ internal static class DaemonOptionsReader
         else
         {
             string defaultPath = Path.Combine(runtimeDirectory, DefaultPaths.ControlSocketFileName);
-            if (read.CheckSocketPathLength(defaultPath, controlSocketAt, "the default control socket (set 'control_socket' to override)"))
+            if (read.CheckSocketPathLength(defaultPath, controlSocketAt, $"the default control socket path '{defaultPath}' is",
+                    "set a shorter 'control_socket' or a shorter 'runtime_directory'"))
                 controlSocket = defaultPath;
         }
 
@@ -41,6 +43,10 @@ internal static class DaemonOptionsReader
         if (map.Find(ConfigKeys.Regions) is not { } regionsEntry)
         {
             errors.Add(map.Start, "the configuration has no 'regions'; add a list of regions, e.g. 'regions: [{name: web-db, size: 64M, vms: [web, db]}]'");
+            regionsValid = false;
+        }
+        else if (regionsEntry.Value.AlreadyReported)
+        {
             regionsValid = false;
         }
         else if (regionsEntry.Value is not ConfigSequence sequence)
@@ -56,7 +62,7 @@ internal static class DaemonOptionsReader
         else
         {
             var parsed = sequence.Items.Select(item => RegionReader.Read(item, runtimeDirectory, read)).ToList();
-            CheckUnique(parsed, controlSocket, controlSocketAt, errors);
+            CheckUnique(parsed, controlSocket, controlSocketIsDefault ? null : controlSocketAt, errors);
             regionsValid = parsed.All(p => p?.Options is not null);
             regions.AddRange(parsed.Select(p => p?.Options).OfType<RegionOptions>());
         }
@@ -75,13 +81,16 @@ internal static class DaemonOptionsReader
 
     /// <summary>Names, socket paths and shm-file paths are each one region's own: two regions on one
     /// socket could not tell their peers apart, and two on one file would share memory by accident.</summary>
-    private static void CheckUnique(IReadOnlyList<ParsedRegion?> regions, string? controlSocket, SourceMark controlSocketAt, ConfigErrorSink errors)
+    /// <param name="controlSocketAt">where control_socket is set; null when it is the default.</param>
+    private static void CheckUnique(IReadOnlyList<ParsedRegion?> regions, string? controlSocket, SourceMark? controlSocketAt, ConfigErrorSink errors)
     {
         var names = new Dictionary<string, SourceMark>(StringComparer.Ordinal);
-        var sockets = new Dictionary<string, (string Owner, SourceMark At)>(StringComparer.Ordinal);
-        var shmFiles = new Dictionary<string, (string Owner, SourceMark At)>(StringComparer.Ordinal);
+        var sockets = new Dictionary<string, (string Owner, string Where)>(StringComparer.Ordinal);
+        var shmFiles = new Dictionary<string, (string Owner, string Where)>(StringComparer.Ordinal);
         if (controlSocket is not null)
-            sockets.Add(controlSocket, ("the control socket", controlSocketAt));
+            sockets.Add(controlSocket, controlSocketAt is { } at
+                ? ("the control socket", $"set at {at}")
+                : ("the control socket", $"by default <runtime_directory>/{DefaultPaths.ControlSocketFileName}"));
 
         foreach (var region in regions.OfType<ParsedRegion>())
         {
@@ -96,20 +105,20 @@ internal static class DaemonOptionsReader
                 {
                     // A default path derived from a duplicate name is the same mistake; say it once.
                     if (!(duplicateName && region.SocketIsDefault))
-                        errors.Add(region.SocketAt, $"socket '{socket}' is already {first.Owner} (at {first.At}); every region needs its own socket path");
+                        errors.Add(region.SocketAt, $"socket '{socket}' is already {first.Owner} ({first.Where}); every region needs its own socket path");
                 }
                 else
-                    sockets.Add(socket, ($"the socket of {owner}", region.SocketAt));
+                    sockets.Add(socket, ($"the socket of {owner}", $"at {region.SocketAt}"));
             }
             if (region.ShmFilePath is { } shmFile)
             {
                 if (shmFiles.TryGetValue(shmFile, out var first))
                 {
                     if (!(duplicateName && region.ShmFileIsDefault))
-                        errors.Add(region.ShmFileAt, $"shm_file '{shmFile}' is already {first.Owner} (at {first.At}); every region needs its own file, or the two would share memory");
+                        errors.Add(region.ShmFileAt, $"shm_file '{shmFile}' is already {first.Owner} ({first.Where}); every region needs its own file, or the two would share memory");
                 }
                 else
-                    shmFiles.Add(shmFile, ($"the file of {owner}", region.ShmFileAt));
+                    shmFiles.Add(shmFile, ($"the file of {owner}", $"at {region.ShmFileAt}"));
             }
         }
     }

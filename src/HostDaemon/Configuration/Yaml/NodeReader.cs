@@ -20,28 +20,32 @@ internal sealed class NodeReader(ConfigErrorSink errors)
             string key = entry.Key.Value;
             if (validKeys.Contains(key))
                 continue;
-            string? guess = validKeys.MinBy(k => EditDistance(k, key));
-            string didYouMean = guess is not null && EditDistance(guess, key) <= Math.Max(2, key.Length / 3)
-                ? $"did you mean '{guess}'? "
-                : "";
+            // A typo (a few edits away) or a shortened key ("runtime_dir") is worth a suggestion.
+            string? guess = validKeys.FirstOrDefault(k => key.Length >= 4 && k.StartsWith(key, StringComparison.Ordinal))
+                ?? validKeys.Where(k => EditDistance(k, key) <= Math.Max(2, key.Length / 3)).MinBy(k => EditDistance(k, key));
+            string didYouMean = guess is not null ? $"did you mean '{guess}'? " : "";
             Errors.Add(entry.Key.Start, $"unknown key '{key}' {where}; {didYouMean}valid keys: {string.Join(", ", validKeys)}");
         }
     }
 
-    public ConfigMapping? Mapping(ConfigNode node, string what)
+    public ConfigMapping? Mapping(ConfigNode node, string what, string remedy)
     {
         if (node is ConfigMapping mapping)
             return mapping;
-        Errors.Add(node.Start, $"{what} must be a mapping of 'key: value' lines, not {node.KindForMessages}");
+        if (node.AlreadyReported)
+            return null;
+        Errors.Add(node.Start, $"{what} must be a mapping of 'key: value' lines, not {node.KindForMessages}; {remedy}");
         return null;
     }
 
     /// <summary>A single text value; null when absent, YAML null, or not a scalar (reported).</summary>
     public string? Text(ConfigNode node, string key)
     {
+        if (node.AlreadyReported)
+            return null;
         if (node is ConfigScalar scalar)
             return scalar.IsNull ? null : scalar.Value;
-        Errors.Add(node.Start, $"'{key}' must be a single value, not {node.KindForMessages}");
+        Errors.Add(node.Start, $"'{key}' must be a single value, not {node.KindForMessages}; write it as '{key}: VALUE' on one line");
         return null;
     }
 
@@ -61,7 +65,7 @@ internal sealed class NodeReader(ConfigErrorSink errors)
             return null;
         if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
         {
-            Errors.Add(node.Start, $"'{key}' must be a whole number from {min} to {max}, not '{text}'");
+            Errors.Add(node.Start, $"'{key}' must be a whole number, not '{text}'; write one from {min} to {max}");
             return null;
         }
         if (value < min || value > max)
@@ -103,17 +107,18 @@ internal sealed class NodeReader(ConfigErrorSink errors)
     public string? SocketPath(ConfigNode node, string key)
     {
         string? path = AbsolutePath(node, key);
-        if (path is not null && !CheckSocketPathLength(path, node.Start, $"'{key}'"))
+        if (path is not null && !CheckSocketPathLength(path, node.Start, $"'{key}' path '{path}' is", "choose a shorter path"))
             return null;
         return path;
     }
 
-    public bool CheckSocketPathLength(string path, SourceMark at, string what)
+    /// <summary>Reports a path longer than sun_path holds: "{subject} N bytes long; ..., so {remedy}".</summary>
+    public bool CheckSocketPathLength(string path, SourceMark at, string subject, string remedy)
     {
         int bytes = Encoding.UTF8.GetByteCount(path);
         if (bytes <= ConfigLimits.MaxSocketPathBytes)
             return true;
-        Errors.Add(at, $"{what} path '{path}' is {bytes} bytes long; a UNIX socket path holds at most {ConfigLimits.MaxSocketPathBytes} bytes (sun_path), so choose a shorter path");
+        Errors.Add(at, $"{subject} {bytes} bytes long; a UNIX socket path holds at most {ConfigLimits.MaxSocketPathBytes} bytes (sun_path), so {remedy}");
         return false;
     }
 
@@ -161,9 +166,11 @@ internal sealed class NodeReader(ConfigErrorSink errors)
     {
         if (node is ConfigScalar { IsNull: true })
             return [];
+        if (node.AlreadyReported)
+            return null;
         if (node is not ConfigSequence sequence)
         {
-            Errors.Add(node.Start, $"'{key}' must be a list of {itemWhat}s, e.g. {example}, not {node.KindForMessages}");
+            Errors.Add(node.Start, $"'{key}' must be a list of {itemWhat}s, not {node.KindForMessages}; write e.g. '{key}: {example}'");
             return null;
         }
         var names = new List<string>();
@@ -171,9 +178,14 @@ internal sealed class NodeReader(ConfigErrorSink errors)
         bool ok = true;
         foreach (var item in sequence.Items)
         {
+            if (item.AlreadyReported)
+            {
+                ok = false;
+                continue;
+            }
             if (item is not ConfigScalar scalar || scalar.IsNull)
             {
-                Errors.Add(item.Start, $"each entry of '{key}' must be a {itemWhat}, not {item.KindForMessages}");
+                Errors.Add(item.Start, $"each entry of '{key}' must be a {itemWhat}, not {item.KindForMessages}; write one flat list, e.g. '{key}: {example}'");
                 ok = false;
                 continue;
             }

@@ -15,7 +15,7 @@ internal static class RegionReader
 {
     public static ParsedRegion? Read(ConfigNode node, string runtimeDirectory, NodeReader read)
     {
-        ConfigMapping? map = read.Mapping(node, "a region");
+        ConfigMapping? map = read.Mapping(node, "a region", "start it with '- name: NAME' and indent its other keys under 'name'");
         if (map is null)
             return null;
         ConfigErrorSink errors = read.Errors;
@@ -93,7 +93,8 @@ internal static class RegionReader
         else if (name is not null)
         {
             string defaultPath = Path.Combine(runtimeDirectory, name + ".sock");
-            if (read.CheckSocketPathLength(defaultPath, nameAt, $"the default socket of region '{name}' (set 'socket' to override)"))
+            if (read.CheckSocketPathLength(defaultPath, nameAt, $"the default socket path of region '{name}', '{defaultPath}', is",
+                    "set a shorter 'socket' for the region or a shorter 'runtime_directory'"))
                 socketPath = defaultPath;
         }
 
@@ -254,7 +255,7 @@ internal static class RegionReader
     {
         if (node is ConfigScalar { IsNull: true })
             return ([], []);
-        ConfigMapping? map = read.Mapping(node, "'allow'");
+        ConfigMapping? map = read.Mapping(node, "'allow'", "write e.g. 'allow: { users: [libvirt-qemu], groups: [kvm] }'");
         if (map is null)
             return ([], []);
         read.CheckKeys(map, ConfigKeys.AllowSection, $"in 'allow' {where}");

@@ -76,7 +76,7 @@ internal sealed class YamlTreeReader
                 if (_anchors.TryGetValue(alias.Value.Value, out var target))
                     return target;
                 _errors.Add(at, $"alias '*{alias.Value.Value}' refers to no anchor defined before it; define '&{alias.Value.Value}' earlier or write the value out");
-                return new ConfigScalar(at, "", ScalarStyle.Plain);
+                return new ConfigScalar(at, "", ScalarStyle.Plain) { AlreadyReported = true };
 
             case Scalar scalar:
                 _parser.MoveNext();
@@ -139,12 +139,16 @@ internal sealed class YamlTreeReader
     /// <summary>YamlDotNet's message ("While parsing X, did not find Y.") plus a hint on the usual cause.</summary>
     private string SyntaxMessage(string yamlMessage)
     {
-        string what = yamlMessage.TrimEnd('.');
+        string what = string.Join(' ', yamlMessage.TrimEnd('.').Split(' ', StringSplitOptions.RemoveEmptyEntries));
         if (what.Length > 0)
             what = char.ToLowerInvariant(what[0]) + what[1..];
+        // The parser reads ahead, so the innermost open bracket may already be complete; the
+        // message says which kind of collection it was parsing.
+        char? opener = what.Contains("flow mapping") ? '{' : what.Contains("flow sequence") ? '[' : null;
+        var open = _openFlows.FirstOrDefault(f => f.Opener == opener);
         string hint = what switch
         {
-            _ when _openFlows.TryPeek(out var open) =>
+            _ when opener is not null && open.Opener == opener =>
                 $"the '{open.Opener}' opened at {open.At} needs a matching '{Closer(open.Opener)}', with ',' between entries",
             _ when what.Contains("cannot start any token") =>
                 "quote a value that starts with a reserved character such as @, ` or %",
