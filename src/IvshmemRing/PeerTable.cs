@@ -63,11 +63,17 @@ public sealed class PeerTable
 
     private readonly SharedMemory _memory;
     private readonly RegionGeometry _geometry;
+    // The writer's own record of each slot's epoch: shared memory may have been scribbled on, and the
+    // writer must never let a peer choose (or wind back) the epoch a newcomer gets.
+    private readonly uint[] _writtenEpochs;
+    private readonly bool[] _occupied;
 
     internal PeerTable(SharedMemory regionMemory, RegionGeometry geometry)
     {
         _memory = regionMemory;
         _geometry = geometry;
+        _writtenEpochs = new uint[geometry.Slots];
+        _occupied = new bool[geometry.Slots];
     }
 
     public int Slots => _geometry.Slots;
@@ -138,9 +144,13 @@ public sealed class PeerTable
         if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
         byte[] nameBytes = EncodeName(name);
         long e = _geometry.PeerEntryIndex(slot);
-        uint epoch = (uint)_memory.ReadInt32(e + EpochOffset) + 1;
+        // After a daemon restart this writer has no record yet: continue from the larger of its own
+        // and the shared value, so channels bound to an old epoch never match the newcomer.
+        uint epoch = Math.Max(_writtenEpochs[slot], (uint)_memory.ReadInt32(e + EpochOffset)) + 1;
         if (epoch == 0) epoch = 1;
-        Write(e, () =>
+        _writtenEpochs[slot] = epoch;
+        _occupied[slot] = true;
+        long since = Write(e, () =>
         {
             _memory.WriteInt32(e + StateOffset, (int)PeerState.Present);
             _memory.WriteInt32(e + EpochOffset, (int)epoch);
@@ -150,7 +160,9 @@ public sealed class PeerTable
             _memory.Span(e + NameOffset, MaxNameBytes).Clear();
             nameBytes.CopyTo(_memory.Span(e + NameOffset, MaxNameBytes));
         });
-        return Read(slot);
+        // Built from what was written, not read back: a peer scribbling concurrently must not be
+        // able to make the writer fail.
+        return new PeerEntry(slot, PeerState.Present, epoch, peerId, kind, name, DateTimeOffset.FromUnixTimeMilliseconds(since));
     }
 
     /// <summary>Marks the peer in <paramref name="slot"/> as gone; its epoch stays, so channels bound
@@ -158,18 +170,28 @@ public sealed class PeerTable
     public void Leave(int slot)
     {
         long e = _geometry.PeerEntryIndex(slot);
+        _occupied[slot] = false;
         Write(e, () => _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone));
     }
 
-    /// <summary>The first slot that is free or whose peer is gone, or -1.</summary>
-    public int FindFreeSlot()
+    /// <summary>
+    /// Records that <paramref name="slot"/> is held by a peer this writer did not join itself (a
+    /// daemon restarted from the fd store finds the previous instance's peers still running), so
+    /// <see cref="FindFreeSlot"/> does not hand it out.
+    /// </summary>
+    public void Adopt(int slot, uint epoch)
     {
-        for (int s = 0; s < Slots; s++)
-            if (!Read(s).IsPresent) return s;
-        return -1;
+        _ = _geometry.PeerEntryIndex(slot);
+        _occupied[slot] = true;
+        _writtenEpochs[slot] = Math.Max(_writtenEpochs[slot], epoch);
     }
 
-    private void Write(long entryIndex, Action update)
+    /// <summary>The first slot this writer has not given to a present peer, or -1. Decided from the
+    /// writer's own record, never from shared memory, which peers can scribble on.</summary>
+    public int FindFreeSlot() => Array.IndexOf(_occupied, false);
+
+    /// <summary>Updates an entry under the seqlock; returns the time stamp written.</summary>
+    private long Write(long entryIndex, Action update)
     {
         int seq = _memory.ReadInt32(entryIndex + SequenceOffset);
         if ((seq & 1) != 0) seq++; // a previous writer died mid-update, or someone scribbled: re-open
@@ -178,10 +200,12 @@ public sealed class PeerTable
         // the fence keeps the JIT and weaker CPUs honest).
         Interlocked.MemoryBarrier();
         update();
-        _memory.WriteInt64(entryIndex + SinceOffset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        long since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _memory.WriteInt64(entryIndex + SinceOffset, since);
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 2);
         long generation = _memory.ReadInt64(RegionLayout.PeerTableGenerationOffset);
         _memory.WriteInt64Release(RegionLayout.PeerTableGenerationOffset, generation + 1);
+        return since;
     }
 
     private static byte[] EncodeName(string name)

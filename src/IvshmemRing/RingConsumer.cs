@@ -88,9 +88,10 @@ public sealed class RingConsumer
         return true;
     }
 
-    /// <summary>As <see cref="TryRead(out RingRecord)"/>, but hands out where the payload lies, so a
-    /// caller can keep its place in a record across calls (<see cref="RingStream"/>).</summary>
-    internal bool TryReadInPlace(out long payloadIndex, out int length, out int type)
+    /// <summary>Validates the next record and says where its payload lies, without consuming it; a
+    /// caller that copies a record out piece by piece (<see cref="RingStream"/>) consumes it with
+    /// <see cref="Consume"/> only when done, so <see cref="Release"/> never frees a record in use.</summary>
+    internal bool TryPeek(out long payloadIndex, out int length, out int type)
     {
         if (!TryNext(out long index, out length, out type))
         {
@@ -98,11 +99,17 @@ public sealed class RingConsumer
             return false;
         }
         payloadIndex = index + RingLayout.RecordHeaderSize;
-        Advance(index, length);
         return true;
     }
 
-    /// <summary>The payload at an index from <see cref="TryReadInPlace"/>; valid until <see cref="Release"/>.</summary>
+    /// <summary>Consumes the record <see cref="TryPeek"/> returned.</summary>
+    internal void Consume(long payloadIndex, int length)
+    {
+        System.Diagnostics.Debug.Assert(payloadIndex - RingLayout.RecordHeaderSize == _headIndex);
+        Advance(payloadIndex - RingLayout.RecordHeaderSize, length);
+    }
+
+    /// <summary>The payload at an index from <see cref="TryPeek"/>; valid until it is consumed and released.</summary>
     internal ReadOnlySpan<byte> PayloadAt(long payloadIndex, int length) => _data.Span(payloadIndex, length);
 
     /// <summary>Gives the memory of every record read so far back to the producer (one release

@@ -11,9 +11,10 @@ namespace Ivshmem.Ring;
 public sealed class RingStream : Stream
 {
     private readonly RingChannel _channel;
-    private long _recordIndex;    // where the payload of the current record lies in the ring (in place)
+    private long _recordIndex;    // where the payload of the current record lies in the ring (read in place)
     private int _recordLength;
     private int _recordOffset;    // bytes of the current record already read
+    private bool _hasRecord;      // a record is peeked and partly read
     private bool _endOfStream;
     private bool _disposed;
 
@@ -130,28 +131,39 @@ public sealed class RingStream : Stream
         return true;
     }
 
-    /// <summary>Copies whatever is already in the ring, without waiting, and releases what it finished.</summary>
+    /// <summary>Copies whatever is already in the ring, without waiting, and releases the records it
+    /// finished (a record read only in part stays unconsumed, so the producer cannot reuse it).</summary>
     private int ReadAvailable(Span<byte> buffer)
     {
         RingConsumer consumer = _channel.Consumer;
         int copied = 0;
         while (copied < buffer.Length)
         {
-            if (_recordOffset == _recordLength)
+            if (!_hasRecord)
             {
-                if (!consumer.TryReadInPlace(out _recordIndex, out _recordLength, out int type)) break;
-                _recordOffset = 0;
-                if (type == RecordTypes.StreamEnd) { _endOfStream = true; break; }
+                if (!consumer.TryPeek(out _recordIndex, out _recordLength, out int type)) break;
+                if (type == RecordTypes.StreamEnd)
+                {
+                    consumer.Consume(_recordIndex, _recordLength);
+                    _endOfStream = true;
+                    break;
+                }
                 if (type != RecordTypes.StreamData)
                     throw new IOException($"{consumer.Name}: a record of type {type} arrived on a byte stream (expected {RecordTypes.StreamData} or {RecordTypes.StreamEnd})");
+                _recordOffset = 0;
+                _hasRecord = true;
             }
             int n = Math.Min(buffer.Length - copied, _recordLength - _recordOffset);
             consumer.PayloadAt(_recordIndex, _recordLength).Slice(_recordOffset, n).CopyTo(buffer[copied..]);
             _recordOffset += n;
             copied += n;
+            if (_recordOffset == _recordLength)
+            {
+                consumer.Consume(_recordIndex, _recordLength);
+                _hasRecord = false;
+            }
         }
-        // Only whole records go back to the producer; a partly read one stays ours.
-        if (_recordOffset == _recordLength) consumer.Release();
+        consumer.Release();
         return copied;
     }
 }

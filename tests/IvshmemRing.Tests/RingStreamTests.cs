@@ -1,0 +1,85 @@
+using Ivshmem.Ring;
+using Ivshmem.TestPeer;
+
+namespace Ivshmem.Ring.Tests;
+
+public class RingStreamTests
+{
+    private static readonly RingChannelOptions Options = new() { Timeout = TimeSpan.FromSeconds(20) };
+
+    /// <summary>Two channels facing each other in one process, with real eventfd doorbells.</summary>
+    private static (RingChannel A, RingChannel B, IDisposable Cleanup) Pair(CrossProcessRegion region)
+    {
+        var waiterB = new EventFdWaiter([region.EventB]);
+        RingChannel a = region.OpenChannel(Options);
+        RingChannel b = RingChannel.Open(region.Region, 1, 0, new EventFdSignal(region.EventA), waiterB, Options);
+        return (a, b, waiterB);
+    }
+
+    [Fact]
+    public async Task ReadsSmallerThanARecordStillGiveSpaceBackToTheWriter()
+    {
+        using var region = new CrossProcessRegion(1L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        long total = a.Producer.Capacity * 6;
+        var writer = Task.Run(() =>
+        {
+            using Stream s = a.AsStream();
+            byte[] record = new byte[a.MaxPayload];
+            for (long sent = 0; sent < total; sent += record.Length) s.Write(record);
+        });
+        Stream reader = b.AsStream();
+        byte[] small = new byte[100];
+        long received = 0;
+        int n;
+        while ((n = reader.Read(small)) > 0) received += n;
+        await writer;
+        Assert.Equal((total + a.MaxPayload - 1) / a.MaxPayload * a.MaxPayload, received);
+    }
+
+    [Fact]
+    public async Task AsyncReadsAndWritesCarryTheSameBytesAsTheSyncOnes()
+    {
+        using var region = new CrossProcessRegion(1L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        byte[] data = new byte[5_000_000];
+        new StreamData(9).Fill(data);
+        var writer = Task.Run(async () =>
+        {
+            await using Stream s = a.AsStream();
+            for (int off = 0; off < data.Length; off += 70_001)
+                await s.WriteAsync(data.AsMemory(off, Math.Min(70_001, data.Length - off)));
+        });
+        var received = new MemoryStream();
+        await b.AsStream().CopyToAsync(received);
+        await writer;
+        Assert.Equal(data, received.ToArray());
+    }
+
+    [Fact]
+    public void DisposingTheWriterEndsTheStreamAfterTheDataAndLaterReadsReturnZero()
+    {
+        using var region = new CrossProcessRegion(1L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        using (Stream s = a.AsStream()) s.Write([1, 2, 3]);
+        Stream r = b.AsStream();
+        byte[] buffer = new byte[10];
+        Assert.Equal(3, r.Read(buffer));
+        Assert.Equal(0, r.Read(buffer));
+        Assert.Equal(0, r.Read(buffer));
+    }
+
+    [Fact]
+    public void AForeignRecordTypeOnAStreamIsReportedWithTheType()
+    {
+        using var region = new CrossProcessRegion(1L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        a.Send([1], type: 99);
+        var e = Assert.Throws<IOException>(() => b.AsStream().Read(new byte[4]));
+        Assert.Contains("type 99", e.Message);
+    }
+}
