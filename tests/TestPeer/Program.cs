@@ -11,6 +11,8 @@ try
         "recv" => Roles.Receive(args2),
         "duplex" => Roles.Duplex(args2),
         "scribble" => Scribbler.Run(args2),
+        "throughput" => Throughput.Run(args2),
+        "sink" => Throughput.Sink(args2),
         _ => throw new ArgumentException($"unknown role '{args2.Role}'"),
     };
 }
