@@ -14,6 +14,7 @@ internal static class CheckConfigCommand
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => DefaultPaths.ConfigFile,
         };
+        file.RejectOptionLikeValues("see --help for the options, or write ./-name for a FILE whose name starts with '-'");
         var command = new Command("check-config", Page.Summary) { file };
         command.SetAction(parseResult =>
         {

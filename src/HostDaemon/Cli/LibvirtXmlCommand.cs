@@ -9,6 +9,7 @@ internal static class LibvirtXmlCommand
     public static (Command, ManPage) Create()
     {
         var vm = new Argument<string>("VM") { Description = "The VM's name as listed under 'vms' in the configuration; for libvirt this is the domain name (libvirt starts QEMU with -name guest=DOMAIN)." };
+        vm.RejectOptionLikeValues("see --help for the options (VM names starting with '-' are not supported)");
         var config = ConfigFileOption.Create();
         var command = new Command("libvirt-xml", Page.Summary) { vm, config };
         command.SetAction(parseResult =>
@@ -50,7 +51,7 @@ internal static class LibvirtXmlCommand
         Examples =
         [
             new("ivshmemd libvirt-xml web", "Print the elements for domain 'web'."),
-            new("ivshmemd libvirt-xml web > shmem.xml && virsh attach-device web shmem.xml --config",
+            new("ivshmemd libvirt-xml web > shmem.xml &&\n  virsh attach-device web shmem.xml --config",
                 "Add a single region's device to the persistent definition (attach-device takes one element per file)."),
         ],
         SeeAlso = ["ivshmemd qemu-args --help", "virsh(1)", "https://libvirt.org/formatdomain.html#shared-memory-device"],

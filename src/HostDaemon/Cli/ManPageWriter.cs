@@ -96,8 +96,14 @@ internal static class ManPageWriter
         _ => WithDefault(option.Description, option.HasDefaultValue && option.ValueType != typeof(bool) ? option.GetDefaultValue() : null),
     };
 
-    private static string WithDefault(string? description, object? defaultValue) =>
-        defaultValue is null or "" ? description ?? "" : $"{description} (default: {defaultValue})";
+    /// <summary>"The file to read (default: /etc/x)." - the default inside the sentence.</summary>
+    private static string WithDefault(string? description, object? defaultValue)
+    {
+        string text = description ?? "";
+        if (defaultValue is null or "")
+            return text;
+        return text.EndsWith('.') ? $"{text[..^1]} (default: {defaultValue})." : $"{text} (default: {defaultValue})";
+    }
 
     private static void Section(StringBuilder text, string title)
     {

@@ -9,6 +9,7 @@ internal static class QemuArgsCommand
     public static (Command, ManPage) Create()
     {
         var vm = new Argument<string>("VM") { Description = "The VM's name: the value of QEMU's -name (guest=) option, as listed under 'vms' in the configuration." };
+        vm.RejectOptionLikeValues("see --help for the options (VM names starting with '-' are not supported)");
         var config = ConfigFileOption.Create();
         var format = new Option<string>("--format", "-f")
         {

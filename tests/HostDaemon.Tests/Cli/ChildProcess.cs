@@ -6,10 +6,12 @@ namespace Ivshmem.Daemon.Tests.Cli;
 internal static class ChildProcess
 {
     public static async Task<CliResult> RunAsync(string fileName, IEnumerable<string> arguments,
-        string? standardInput = null, IReadOnlyDictionary<string, string?>? environment = null, int timeoutSeconds = 60)
+        string? standardInput = null, IReadOnlyDictionary<string, string?>? environment = null, int timeoutSeconds = 60,
+        string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

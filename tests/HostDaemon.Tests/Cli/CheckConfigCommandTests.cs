@@ -1,0 +1,77 @@
+using Ivshmem.Daemon.Cli;
+using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Tests.Configuration;
+
+namespace Ivshmem.Daemon.Tests.Cli;
+
+public sealed class CheckConfigCommandTests
+{
+    [Fact]
+    public async Task ValidConfigurationExitsZeroWithAOneLineSummary()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("check-config", path);
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal("", result.Error);
+        string line = Assert.Single(result.OutputLines);
+        Assert.Equal(
+            $"{path}: ok: 2 regions: web-db (64 MiB memfd, 2 vectors, 3 peers max: vm web, vm db, user bench); " +
+            "web-cache (1 GiB hugetlbfs, 4 vectors, 2 peers max: vm web, vm cache); control socket /run/ivshmemd/control.sock",
+            line);
+    }
+
+    [Fact]
+    public async Task InvalidConfigurationExitsOneWithEveryErrorOnStandardError()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
+
+        CliResult result = await CliRunner.RunAsync("check-config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal(
+        [
+            $"{path}:3:11: error: 'size' 3M (3145728 bytes) is not a power of two, and QEMU aborts on such a BAR size; use 2M or 4M",
+            $"{path}:5:14: error: 'vectors' is 0; it must be from 1 to 64 (the Doorbell register reaches 256 vectors, but the reference ivshmem-server caps at 64 and each vector costs every peer an eventfd per peer)",
+            $"ivshmemd check-config: 2 errors in {path}",
+        ], result.ErrorLines);
+    }
+
+    [Fact]
+    public async Task MissingFileExitsOneAndSaysSo()
+    {
+        using var temp = new TempDirectory();
+        string path = Path.Combine(temp.Path, "absent.yaml");
+
+        CliResult result = await CliRunner.RunAsync("check-config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.StartsWith($"{path}:1:1: error: cannot read the configuration: no such file", result.ErrorLines[0]);
+    }
+
+    [Fact]
+    public async Task WithoutAFileItChecksTheInstalledConfiguration()
+    {
+        CliResult result = await CliRunner.RunAsync("check-config");
+
+        // Either outcome proves which file was read; which one depends on the machine.
+        if (result.ExitCode == ExitCodes.Ok)
+            Assert.StartsWith(DefaultPaths.ConfigFile + ": ok: ", result.Output);
+        else
+            Assert.StartsWith(DefaultPaths.ConfigFile + ":", result.Error);
+    }
+
+    [Fact]
+    public async Task TwoFilesAreAUsageError()
+    {
+        CliResult result = await CliRunner.RunAsync("check-config", "a.yaml", "b.yaml");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Contains("'b.yaml'", result.Error);
+    }
+}

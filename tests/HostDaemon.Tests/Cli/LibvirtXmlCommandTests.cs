@@ -1,0 +1,84 @@
+using System.Xml.Linq;
+using Ivshmem.Daemon.Cli;
+using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Tests.Configuration;
+
+namespace Ivshmem.Daemon.Tests.Cli;
+
+public sealed class LibvirtXmlCommandTests
+{
+    [Fact]
+    public async Task PrintsOneShmemElementPerRegionOfTheVm()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path);
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal("", result.Error);
+        Assert.Equal("""
+            <shmem name='web-db'>
+              <model type='ivshmem-doorbell'/>
+              <server path='/run/ivshmemd/web-db.sock'/>
+              <msi vectors='2' ioeventfd='on'/>
+            </shmem>
+            <shmem name='web-cache'>
+              <model type='ivshmem-doorbell'/>
+              <server path='/srv/ivshmem/web cache,v2.sock'/>
+              <msi vectors='4' ioeventfd='on'/>
+            </shmem>
+
+            """, result.Output);
+    }
+
+    [Fact]
+    public async Task EachElementIsWellFormedXmlWithoutASize()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path);
+        var devices = XElement.Parse($"<devices>{result.Output}</devices>").Elements("shmem").ToList();
+
+        Assert.Equal(2, devices.Count);
+        Assert.All(devices, shmem =>
+        {
+            Assert.Equal("ivshmem-doorbell", shmem.Element("model")?.Attribute("type")?.Value);
+            Assert.Null(shmem.Element("size")); // the daemon decides the size; libvirt ignores it for doorbell
+            Assert.Null(shmem.Attribute("role"));
+        });
+        Assert.Equal("/srv/ivshmem/web cache,v2.sock", devices[1].Element("server")?.Attribute("path")?.Value);
+    }
+
+    [Fact]
+    public void SpecialCharactersInPathsAreEscaped()
+    {
+        var region = new RegionOptions { Name = "r", SizeBytes = 1 << 20, SocketPath = "/run/it's <a&b>.sock" };
+
+        XElement shmem = XElement.Parse(LibvirtShmemXml.For(region));
+
+        Assert.Equal("/run/it's <a&b>.sock", shmem.Element("server")?.Attribute("path")?.Value);
+    }
+
+    [Fact]
+    public async Task UnknownVmExitsOneAndListsTheKnownVms()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "nope", "--config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal($"ivshmemd libvirt-xml: error: no region in {path} admits VM 'nope'; VMs it names: cache, db, web", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public async Task MissingVmIsAUsageError()
+    {
+        CliResult result = await CliRunner.RunAsync("libvirt-xml");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+    }
+}

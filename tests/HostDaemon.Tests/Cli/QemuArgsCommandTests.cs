@@ -1,0 +1,143 @@
+using Ivshmem.Daemon.Cli;
+using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Tests.Configuration;
+
+namespace Ivshmem.Daemon.Tests.Cli;
+
+public sealed class QemuArgsCommandTests
+{
+    [Fact]
+    public async Task ShellFormatPrintsOneQuotedLinePerRegionOfTheVm()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "web", "--config", path);
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal("", result.Error);
+        Assert.Equal(
+        [
+            "-chardev socket,id=ivshmem-web-db,path=/run/ivshmemd/web-db.sock -device ivshmem-doorbell,chardev=ivshmem-web-db,vectors=2",
+            // The comma in the path is doubled for QEMU; the space makes the shell quoting necessary.
+            "-chardev 'socket,id=ivshmem-web-cache,path=/srv/ivshmem/web cache,,v2.sock' -device ivshmem-doorbell,chardev=ivshmem-web-cache,vectors=4",
+        ], result.OutputLines);
+    }
+
+    [Fact]
+    public async Task LinesFormatPrintsOneUnquotedArgumentPerLine()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "cache", "--config", path, "--format", "lines");
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal(
+        [
+            "-chardev",
+            "socket,id=ivshmem-web-cache,path=/srv/ivshmem/web cache,,v2.sock",
+            "-device",
+            "ivshmem-doorbell,chardev=ivshmem-web-cache,vectors=4",
+        ], result.OutputLines);
+    }
+
+    [Fact]
+    public async Task ShellOutputSurvivesARealShellAsTheSameArguments()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+        CliResult shell = await CliRunner.RunAsync("qemu-args", "web", "--config", path);
+        CliResult lines = await CliRunner.RunAsync("qemu-args", "web", "--config", path, "-f", "lines");
+
+        // eval in /bin/sh, then print each resulting argument on its own line.
+        CliResult evaluated = await ChildProcess.RunAsync("/bin/sh", ["-c", "eval \"set -- $(cat)\"; printf '%s\\n' \"$@\""],
+            standardInput: shell.Output.Replace('\n', ' '));
+
+        Assert.Equal(0, evaluated.ExitCode);
+        Assert.Equal(lines.OutputLines, evaluated.OutputLines);
+    }
+
+    [Fact]
+    public async Task OutputNeverAsksQemuToReconnectOrToBeTheServer()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "web", "--config", path, "-f", "lines");
+
+        Assert.DoesNotContain("reconnect", result.Output);
+        Assert.DoesNotContain("server", result.Output);
+        Assert.All(result.OutputLines.Where(l => l.StartsWith("socket,", StringComparison.Ordinal)),
+            chardev => Assert.Equal(3, chardev.Replace(",,", "").Split(',').Length));
+    }
+
+    [Fact]
+    public async Task UnknownVmExitsOneAndListsTheKnownVms()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "wbe", "--config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal($"ivshmemd qemu-args: error: no region in {path} admits VM 'wbe'; VMs it names: cache, db, web", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public async Task HostUserIsNotAVm()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "bench", "--config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+    }
+
+    [Fact]
+    public async Task InvalidConfigurationExitsOneWithItsErrors()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
+
+        CliResult result = await CliRunner.RunAsync("qemu-args", "web", "--config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.StartsWith($"{path}:3:11: error: ", result.ErrorLines[0]);
+    }
+
+    [Theory]
+    [InlineData("qemu-args")]
+    [InlineData("qemu-args", "web", "--format", "json")]
+    [InlineData("qemu-args", "web", "extra")]
+    [InlineData("qemu-args", "web", "--config")]
+    public async Task CommandLineMistakesAreUsageErrors(params string[] args)
+    {
+        CliResult result = await CliRunner.RunAsync(args);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.EndsWith("Try 'ivshmemd qemu-args --help' for more information.", result.ErrorLines[^1]);
+    }
+
+    [Fact]
+    public void ArgumentsForARegionAreExactlyTheDocumentedPair()
+    {
+        var region = new RegionOptions { Name = "r1", SizeBytes = 1 << 20, SocketPath = "/run/x/r1.sock", Vectors = 3 };
+
+        Assert.Equal(["-chardev", "socket,id=ivshmem-r1,path=/run/x/r1.sock", "-device", "ivshmem-doorbell,chardev=ivshmem-r1,vectors=3"],
+            QemuArguments.For(region));
+    }
+
+    [Theory]
+    [InlineData("plain/path-1.sock", "plain/path-1.sock")]
+    [InlineData("with space", "'with space'")]
+    [InlineData("it's", "'it'\\''s'")]
+    [InlineData("$HOME", "'$HOME'")]
+    [InlineData("", "''")]
+    public void ShellQuoteQuotesOnlyWhatNeedsIt(string word, string quoted) =>
+        Assert.Equal(quoted, QemuArguments.ShellQuote(word));
+}
