@@ -1,5 +1,3 @@
-using Ivshmem.Ring;
-
 namespace Ivshmem.Daemon.Configuration.Yaml;
 
 /// <summary>What one region entry yielded: the options when it was valid, and the positions of the
@@ -46,7 +44,7 @@ internal static class RegionReader
         if (map.Find(ConfigKeys.Size) is { } sizeEntry)
         {
             sizeAt = sizeEntry.Value.Start;
-            size = CheckRegionSize(read.Size(sizeEntry.Value, ConfigKeys.Size), sizeEntry.Value, errors);
+            size = RegionSizeChecks.RegionSize(read.Size(sizeEntry.Value, ConfigKeys.Size), sizeEntry.Value, errors);
             if (size is null && sizeEntry.Value is ConfigScalar { IsNull: true })
                 errors.Add(sizeAt, "'size' has no value; give the region size, e.g. 'size: 64M' (a power of two, at least 64K)");
         }
@@ -65,7 +63,7 @@ internal static class RegionReader
         }
 
         long? hugePageSize = ReadBackingSpecific(map, ConfigKeys.HugePageSize, RegionBacking.Hugetlbfs, backing, read,
-            n => CheckHugePageSize(read.Size(n, ConfigKeys.HugePageSize), size, n, errors));
+            n => RegionSizeChecks.HugePageSize(read.Size(n, ConfigKeys.HugePageSize), size, n, errors));
         string? hugetlbfsMount = ReadBackingSpecific(map, ConfigKeys.HugetlbfsMount, RegionBacking.Hugetlbfs, backing, read,
             n => read.AbsolutePath(n, ConfigKeys.HugetlbfsMount));
         SourceMark shmFileAt = map.Find(ConfigKeys.ShmFile)?.Value.Start ?? nameAt;
@@ -136,7 +134,7 @@ internal static class RegionReader
         }
 
         if (size is { } regionSize && maxPeers is >= ConfigLimits.MinPeers and <= ConfigLimits.MaxPeers)
-            CheckLayoutFits(regionSize, maxPeers, sizeAt, errors);
+            RegionSizeChecks.LayoutFits(regionSize, maxPeers, sizeAt, errors);
 
         bool valid = errors.Count == errorsBefore && name is not null && size is not null && socketPath is not null;
         RegionOptions? options = valid
@@ -179,76 +177,6 @@ internal static class RegionReader
             return default;
         }
         return readValue(entry.Value);
-    }
-
-    private static long? CheckRegionSize(long? size, ConfigNode at, ConfigErrorSink errors)
-    {
-        if (size is not { } bytes)
-            return null;
-        string text = ((ConfigScalar)at).Value;
-        if (bytes < ConfigLimits.MinRegionSize)
-        {
-            errors.Add(at.Start, $"'size' {text} is smaller than {ByteSize.Format(ConfigLimits.MinRegionSize)}; a region needs at least 64 KiB for its header, peer table and rings, e.g. 'size: 64K' or larger");
-            return null;
-        }
-        if (bytes > ConfigLimits.MaxRegionSize)
-        {
-            errors.Add(at.Start, $"'size' {text} is larger than {ByteSize.Format(ConfigLimits.MaxRegionSize)}, the largest region the layout describes; use at most 1T");
-            return null;
-        }
-        if (!ConfigLimits.IsPowerOfTwo(bytes))
-        {
-            long below = 1L << (63 - (int)long.LeadingZeroCount(bytes));
-            errors.Add(at.Start, $"'size' {text} ({bytes} bytes) is not a power of two, and QEMU aborts on such a BAR size; use {ByteSize.Format(below)} or {ByteSize.Format(below * 2)}");
-            return null;
-        }
-        return bytes;
-    }
-
-    private static long? CheckHugePageSize(long? pageSize, long? regionSize, ConfigNode at, ConfigErrorSink errors)
-    {
-        if (pageSize is not { } bytes)
-            return null;
-        if (!ConfigLimits.IsPowerOfTwo(bytes) || bytes < 4096)
-        {
-            errors.Add(at.Start, $"'hugepage_size' {ByteSize.Format(bytes)} is not a huge page size; use the size of the hugetlbfs mount's pages, e.g. 2M or 1G on x86-64");
-            return null;
-        }
-        if (regionSize is { } size && size < bytes)
-        {
-            errors.Add(at.Start, $"'hugepage_size' {ByteSize.Format(bytes)} is larger than the region ({ByteSize.Format(size)}); hugetlbfs files are whole pages, so make 'size' at least {ByteSize.Format(bytes)} or use smaller pages");
-            return null;
-        }
-        return bytes;
-    }
-
-    private static void CheckLayoutFits(long size, int slots, SourceMark at, ConfigErrorSink errors)
-    {
-        try
-        {
-            RegionLayout.Compute(size, slots);
-        }
-        catch (ArgumentException)
-        {
-            // Find the smallest size that fits, to say what would be valid.
-            long fits = size;
-            while (fits < ConfigLimits.MaxRegionSize && !Fits(fits, slots))
-                fits *= 2;
-            errors.Add(at, $"'size' {ByteSize.Format(size)} is too small for {slots} peers: the region holds a ring for every ordered pair of peers ({slots * (slots - 1)} rings) and each needs at least {RegionLayout.MinRingCapacity} bytes; use 'size: {ByteSize.Format(fits)}' or fewer 'max_peers'");
-        }
-    }
-
-    private static bool Fits(long size, int slots)
-    {
-        try
-        {
-            RegionLayout.Compute(size, slots);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 
     private static (IReadOnlyList<string> Users, IReadOnlyList<string> Groups) ReadAllow(ConfigNode node, string where, NodeReader read)
