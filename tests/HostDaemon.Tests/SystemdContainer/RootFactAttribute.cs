@@ -1,0 +1,16 @@
+namespace Ivshmem.Daemon.Tests.SystemdContainer;
+
+/// <summary>
+/// A <see cref="FactAttribute"/> for tests that need root (debootstrap, systemd-nspawn). xunit 2.9.3 has
+/// no dynamic skip (<c>Assert.Skip</c> is xunit v3), so the condition is checked here, when xunit reads
+/// the attribute during discovery: when the process is not root, <see cref="FactAttribute.Skip"/> is set
+/// to the reason, and the test is reported as skipped with that reason instead of passing or failing.
+/// </summary>
+public sealed class RootFactAttribute : FactAttribute
+{
+    public RootFactAttribute()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            Skip = "needs root: builds a Debian root with debootstrap and boots it with systemd-nspawn (run scripts/test as root, or sudo scripts/systemd-e2e)";
+    }
+}
