@@ -1,0 +1,132 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Ivshmem.Daemon;
+
+/// <summary>
+/// The user and group databases (getpwnam_r and friends, so NSS sources such as LDAP or systemd's
+/// dynamic users count too). Tmds.LibC does not bind these.
+/// </summary>
+internal static unsafe partial class Interop
+{
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Passwd
+    {
+        public byte* pw_name;
+        public byte* pw_passwd;
+        public uint pw_uid;
+        public uint pw_gid;
+        public byte* pw_gecos;
+        public byte* pw_dir;
+        public byte* pw_shell;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Group
+    {
+        public byte* gr_name;
+        public byte* gr_passwd;
+        public uint gr_gid;
+        public byte** gr_mem;
+    }
+
+    /// <summary>uid and primary gid of user <paramref name="name"/>, or null when there is no such user.</summary>
+    internal static (uint Uid, uint Gid)? LookupUser(string name)
+    {
+        byte[] n = Encoding.UTF8.GetBytes(name + "\0");
+        for (nuint size = InitialBufferSize; ; size *= 4)
+        {
+            byte* buffer = (byte*)NativeMemory.Alloc(size);
+            try
+            {
+                Passwd pwd;
+                Passwd* found;
+                int rc;
+                fixed (byte* np = n) rc = getpwnam_r(np, &pwd, buffer, size, &found);
+                if (Retry(rc, size, $"getpwnam_r({name})")) continue;
+                return found != null ? (pwd.pw_uid, pwd.pw_gid) : null;
+            }
+            finally { NativeMemory.Free(buffer); }
+        }
+    }
+
+    /// <summary>The name of user <paramref name="uid"/>, or null when the database has none.</summary>
+    internal static string? UserName(uint uid)
+    {
+        for (nuint size = InitialBufferSize; ; size *= 4)
+        {
+            byte* buffer = (byte*)NativeMemory.Alloc(size);
+            try
+            {
+                Passwd pwd;
+                Passwd* found;
+                int rc = getpwuid_r(uid, &pwd, buffer, size, &found);
+                if (Retry(rc, size, $"getpwuid_r({uid})")) continue;
+                return found != null ? Marshal.PtrToStringUTF8((nint)pwd.pw_name) : null;
+            }
+            finally { NativeMemory.Free(buffer); }
+        }
+    }
+
+    /// <summary>gid of group <paramref name="name"/>, or null when there is no such group.</summary>
+    internal static uint? LookupGroup(string name)
+    {
+        byte[] n = Encoding.UTF8.GetBytes(name + "\0");
+        for (nuint size = InitialBufferSize; ; size *= 4)
+        {
+            byte* buffer = (byte*)NativeMemory.Alloc(size);
+            try
+            {
+                Group grp;
+                Group* found;
+                int rc;
+                fixed (byte* np = n) rc = getgrnam_r(np, &grp, buffer, size, &found);
+                if (Retry(rc, size, $"getgrnam_r({name})")) continue;
+                return found != null ? grp.gr_gid : null;
+            }
+            finally { NativeMemory.Free(buffer); }
+        }
+    }
+
+    /// <summary>The name of group <paramref name="gid"/>, or null.</summary>
+    internal static string? GroupName(uint gid)
+    {
+        for (nuint size = InitialBufferSize; ; size *= 4)
+        {
+            byte* buffer = (byte*)NativeMemory.Alloc(size);
+            try
+            {
+                Group grp;
+                Group* found;
+                int rc = getgrgid_r(gid, &grp, buffer, size, &found);
+                if (Retry(rc, size, $"getgrgid_r({gid})")) continue;
+                return found != null ? Marshal.PtrToStringUTF8((nint)grp.gr_name) : null;
+            }
+            finally { NativeMemory.Free(buffer); }
+        }
+    }
+
+    private const nuint InitialBufferSize = 4096;
+
+    /// <summary>The *_r lookups return the error number instead of setting errno. ERANGE: try again
+    /// with a larger buffer (true). "Not found" is success with a null result; glibc and some NSS
+    /// modules report it as ENOENT, ESRCH, EBADF or EPERM, which count as not found too.</summary>
+    private static bool Retry(int rc, nuint size, string what)
+    {
+        if (rc == ERANGE && size < (1 << 22)) return true;
+        if (rc is 0 or ENOENT or 3 or EBADF or EPERM) return false;
+        throw ErrorFor(rc, what);
+    }
+
+    [LibraryImport("libc.so.6")]
+    private static partial int getpwnam_r(byte* name, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
+
+    [LibraryImport("libc.so.6")]
+    private static partial int getpwuid_r(uint uid, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
+
+    [LibraryImport("libc.so.6")]
+    private static partial int getgrnam_r(byte* name, Group* grp, byte* buf, nuint buflen, Group** result);
+
+    [LibraryImport("libc.so.6")]
+    private static partial int getgrgid_r(uint gid, Group* grp, byte* buf, nuint buflen, Group** result);
+}

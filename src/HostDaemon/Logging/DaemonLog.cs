@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ivshmem.Daemon.Logging;
+
+/// <summary>
+/// Every log message of the daemon, source-generated, with stable event ids (journal and tests can
+/// rely on them). Under systemd the console formatter turns the levels into journal priorities.
+/// Ids: 1xxx server and regions, 2xxx peers, 3xxx refusals and accept, 4xxx fd store and restart,
+/// 5xxx systemd and reload, 6xxx control socket.
+/// </summary>
+internal static partial class DaemonLog
+{
+    // 1xxx: server and regions
+    [LoggerMessage(1000, LogLevel.Information, "Serving {RegionCount} regions ({PeerCount} peers restored)")]
+    public static partial void ServerStarted(this ILogger logger, int regionCount, int peerCount);
+
+    [LoggerMessage(1001, LogLevel.Information, "Region '{Region}': {Size} bytes of {Memory}, {Vectors} vectors, {MaxPeers} peer slots, listening on {Socket}")]
+    public static partial void RegionListening(this ILogger logger, string region, long size, string memory, int vectors, int maxPeers, string socket);
+
+    [LoggerMessage(1002, LogLevel.Information, "Region '{Region}' added by reload")]
+    public static partial void RegionAdded(this ILogger logger, string region);
+
+    [LoggerMessage(1003, LogLevel.Information, "Region '{Region}' removed: {Why}")]
+    public static partial void RegionRemoved(this ILogger logger, string region, string why);
+
+    [LoggerMessage(1004, LogLevel.Information, "Region '{Region}' is no longer configured; it stops accepting and goes away when its {PeerCount} peers have left")]
+    public static partial void RegionRetiring(this ILogger logger, string region, int peerCount);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Region '{Region}' changed in the configuration but has {PeerCount} peers; it stays as it is until they have left")]
+    public static partial void RegionChangeDeferred(this ILogger logger, string region, int peerCount);
+
+    [LoggerMessage(1006, LogLevel.Information, "Region '{Region}' re-created: {Why}")]
+    public static partial void RegionReplaced(this ILogger logger, string region, string why);
+
+    [LoggerMessage(1007, LogLevel.Error, "Region '{Region}' could not be set up: {Reason}")]
+    public static partial void RegionFailed(this ILogger logger, string region, string reason);
+
+    [LoggerMessage(1008, LogLevel.Information, "{What}: replaced the stale socket file {Path} (nothing was listening on it)")]
+    public static partial void StaleSocketReplaced(this ILogger logger, string what, string path);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Could not remove the socket file {Path}: {Reason}")]
+    public static partial void SocketUnlinkFailed(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(1010, LogLevel.Information, "Stopping: closing {PeerCount} peer connections (their VMs keep their memory and doorbells)")]
+    public static partial void ServerStopping(this ILogger logger, int peerCount);
+
+    [LoggerMessage(1011, LogLevel.Information, "Stopped")]
+    public static partial void ServerStopped(this ILogger logger);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Stopping before every peer had read its pending messages (a peer did not read its socket)")]
+    public static partial void FlushIncomplete(this ILogger logger);
+
+    [LoggerMessage(1013, LogLevel.Error, "Bug: an event handler failed; the daemon carries on")]
+    public static partial void LoopHandlerFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Region '{Region}': {Problem}; that entry admits nobody")]
+    public static partial void AdmissionNameUnknown(this ILogger logger, string region, string problem);
+
+    // 2xxx: peers
+    [LoggerMessage(2000, LogLevel.Information, "Region '{Region}': peer {PeerId} joined in slot {Slot}: '{Name}' ({Kind}, pid {Pid}, user {User})")]
+    public static partial void PeerJoined(this ILogger logger, string region, int peerId, int slot, string name, string kind, int pid, string user);
+
+    [LoggerMessage(2001, LogLevel.Information, "Region '{Region}': peer {PeerId} '{Name}' left slot {Slot}: {Reason}")]
+    public static partial void PeerLeft(this ILogger logger, string region, int peerId, int slot, string name, string reason);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Region '{Region}': peer {PeerId} '{Name}' in slot {Slot} dropped: {Reason}")]
+    public static partial void PeerDropped(this ILogger logger, string region, int peerId, int slot, string name, string reason);
+
+    [LoggerMessage(2003, LogLevel.Debug, "Region '{Region}': peer {PeerId}'s socket is full; the rest of its messages follow when it reads")]
+    public static partial void PeerBackpressure(this ILogger logger, string region, int peerId);
+
+    [LoggerMessage(2004, LogLevel.Information, "Region '{Region}': all 65536 peer ids were used and nobody is connected; ids start again at 0")]
+    public static partial void PeerIdsWrapped(this ILogger logger, string region);
+
+    // 3xxx: refusals and accept
+    [LoggerMessage(3000, LogLevel.Warning, "Region '{Region}': refused pid {Pid} (user {User}, uid {Uid}): {Reason}; sent refusal code {Code}")]
+    public static partial void PeerRefused(this ILogger logger, string region, int pid, string user, uint uid, string reason, int code);
+
+    [LoggerMessage(3001, LogLevel.Error, "Region '{Region}': accept failed: {Reason}; pausing accepts for a second")]
+    public static partial void AcceptFailed(this ILogger logger, string region, string reason);
+
+    [LoggerMessage(3002, LogLevel.Error, "Region '{Region}': setting up a new peer failed: {Reason}; it was refused")]
+    public static partial void AdmissionFailed(this ILogger logger, string region, string reason);
+
+    // 4xxx: fd store and restart
+    [LoggerMessage(4000, LogLevel.Warning, "Region '{Region}': the fd store did not take {What}; it cannot survive a daemon restart")]
+    public static partial void FdStoreRefused(this ILogger logger, string region, string what);
+
+    [LoggerMessage(4001, LogLevel.Information, "Region '{Region}' restored from the fd store: {PeerCount} peers of the previous instance resumed ({Orphaned} orphaned), {Lost} had left; next peer id {NextPeerId}")]
+    public static partial void RegionRestored(this ILogger logger, string region, int peerCount, int orphaned, int lost, long nextPeerId);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Region '{Region}': the stored memory was not used ({Reason}); the region starts afresh, VMs of the previous instance keep the old memory among themselves")]
+    public static partial void RestoredRegionDiscarded(this ILogger logger, string region, string reason);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Region '{Region}': peer {PeerId} '{Name}' was being sent a message when the previous instance died; it cannot be told anything more (orphaned) but keeps its memory and doorbells")]
+    public static partial void PeerOrphaned(this ILogger logger, string region, int peerId, string name);
+
+    [LoggerMessage(4004, LogLevel.Information, "Stored fd '{Name}' from a previous instance is not used by this configuration; closed and removed from the store")]
+    public static partial void RestoredFdUnused(this ILogger logger, string name);
+
+    [LoggerMessage(4005, LogLevel.Warning, "The fd store is unreachable: {Reason}")]
+    public static partial void FdStoreFailed(this ILogger logger, string reason);
+
+    // 5xxx: systemd and reload
+    [LoggerMessage(5000, LogLevel.Information, "Reloading the configuration from {Path}")]
+    public static partial void ReloadStarted(this ILogger logger, string path);
+
+    [LoggerMessage(5001, LogLevel.Information, "Reloaded: {Summary}")]
+    public static partial void ReloadSucceeded(this ILogger logger, string summary);
+
+    [LoggerMessage(5002, LogLevel.Error, "Reload failed: {ErrorCount} errors in {Path}; still serving the previous configuration")]
+    public static partial void ReloadRejected(this ILogger logger, int errorCount, string path);
+
+    [LoggerMessage(5003, LogLevel.Error, "{ConfigError}")]
+    public static partial void ConfigError(this ILogger logger, string configError);
+
+    [LoggerMessage(5004, LogLevel.Warning, "Reload: changes to {What} need a restart; the running values stay")]
+    public static partial void ReloadNeedsRestart(this ILogger logger, string what);
+
+    [LoggerMessage(5005, LogLevel.Information, "Reload requested, but the daemon runs the built-in demo configuration: nothing to reload")]
+    public static partial void ReloadNothing(this ILogger logger);
+
+    [LoggerMessage(5006, LogLevel.Error, "Reload: some regions could not be set up: {Failures}")]
+    public static partial void ReloadPartlyFailed(this ILogger logger, string failures);
+
+    [LoggerMessage(5007, LogLevel.Critical, "Could not start: {Reason}")]
+    public static partial void StartFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(5008, LogLevel.Warning, "sd_notify to {Socket} failed: {Reason}")]
+    public static partial void NotifyFailed(this ILogger logger, string socket, string reason);
+
+    [LoggerMessage(5009, LogLevel.Information, "Watchdog: sending WATCHDOG=1 every {Interval} ms")]
+    public static partial void WatchdogEnabled(this ILogger logger, long interval);
+
+    // 6xxx: control socket
+    [LoggerMessage(6000, LogLevel.Information, "Control socket listening on {Path}")]
+    public static partial void ControlListening(this ILogger logger, string path);
+
+    [LoggerMessage(6001, LogLevel.Warning, "Control socket: a request failed: {Reason}")]
+    public static partial void ControlRequestFailed(this ILogger logger, string reason);
+}

@@ -1,0 +1,180 @@
+using Ivshmem.Daemon.Logging;
+using Ivshmem.Ring;
+using Microsoft.Extensions.Logging;
+
+namespace Ivshmem.Daemon.Server;
+
+internal sealed partial class ServedRegion
+{
+    private static readonly TimeSpan AcceptPause = TimeSpan.FromSeconds(1);
+
+    /// <summary>Accepts every waiting connection. Out of fds (EMFILE/ENFILE) the listener would stay
+    /// readable and spin the loop, so it is paused for a second instead.</summary>
+    private void AcceptPending()
+    {
+        while (_listenFd >= 0)
+        {
+            int fd;
+            try
+            {
+                fd = Interop.Accept(_listenFd);
+            }
+            catch (IOException e)
+            {
+                _log.AcceptFailed(Name, e.Message);
+                PauseAccepting();
+                return;
+            }
+            if (fd < 0) return;
+            try
+            {
+                Admit(fd);
+            }
+            catch (Exception e)
+            {
+                // Set-up failed before the peer was announced (no eventfds, fd store...): it got
+                // nothing yet, so refusing is still possible and keeps QEMU from spinning.
+                _log.AdmissionFailed(Name, e.Message);
+                SendRefusalAndClose(fd, RefusalReason.NotAdmitted);
+            }
+        }
+    }
+
+    private void PauseAccepting()
+    {
+        int fd = _listenFd;
+        ulong token = _listenToken;
+        _server.Loop.Modify(fd, token, 0);
+        _server.Loop.Schedule(AcceptPause, () =>
+        {
+            if (_listenFd == fd && _listenToken == token) _server.Loop.Modify(fd, token, Interop.EPOLLIN_);
+        });
+    }
+
+    /// <summary>
+    /// Decides about a new connection and either refuses it (a nonzero version message, then close) or
+    /// makes it a peer: eventfds, id, slot, fd store, ledger, peer table, then the messages (its
+    /// handshake, and its eventfds to everyone else), then the control vector of the others.
+    /// </summary>
+    private void Admit(int fd)
+    {
+        PeerCredentials credentials = Interop.GetPeerCredentials(fd);
+        string user = UserDatabase.UserName(credentials.Uid);
+        uint[]? groups = Options.AllowGroups.Count > 0 ? Interop.GetPeerGroups(fd) : null;
+        string? vmName = AdmissionPolicy.VmNameOf(credentials.Pid);
+        string? boundName = Interop.GetPeerAbstractName(fd);
+
+        AdmissionDecision decision = Retiring
+            ? AdmissionDecision.Refuse(RefusalReason.ShuttingDown, "the region is being removed")
+            : _policy.Decide(credentials, groups, user, vmName, boundName, IsNameInUse);
+        int slot = -1, id = -1;
+        if (decision.Admitted)
+        {
+            slot = Array.IndexOf(_slots, null);
+            if (slot < 0) decision = AdmissionDecision.Refuse(RefusalReason.RegionFull, $"all {Options.MaxPeers} peer slots are taken (max_peers)");
+        }
+        if (decision.Admitted)
+        {
+            id = AllocatePeerId();
+            if (id < 0) decision = AdmissionDecision.Refuse(RefusalReason.NoPeerIdLeft, "all 65536 peer ids were handed out while peers stayed connected");
+        }
+        if (!decision.Admitted)
+        {
+            _log.PeerRefused(Name, credentials.Pid, user, credentials.Uid, decision.Explanation, (int)decision.Refusal);
+            SendRefusalAndClose(fd, decision.Refusal);
+            return;
+        }
+
+        int[] eventFds = new int[Vectors];
+        Array.Fill(eventFds, -1);
+        PeerConnection? peer = null;
+        try
+        {
+            for (int v = 0; v < Vectors; v++) eventFds[v] = Interop.EventFdCreate();
+            var since = DateTimeOffset.UtcNow;
+            peer = new PeerConnection(this, fd, eventFds, id, slot, decision.Name, decision.Kind, credentials, user, since, restored: false);
+            peer.Token = _server.Loop.Register(fd, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
+        }
+        catch
+        {
+            foreach (int e in eventFds) Interop.Close(e);
+            throw;
+        }
+        StorePeerFds(peer);
+        Ledger.Admit(slot, id, credentials.Pid, credentials.Uid, decision.Kind, decision.Name, Ledger.TakeJoinSerial(), peer.Since);
+        Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name);
+        _slots[slot] = peer;
+        _peers.Add(peer);
+        _log.PeerJoined(Name, id, slot, decision.Name, KindName(decision.Kind), credentials.Pid, user);
+
+        foreach (PeerConnection other in _peers.ToArray()) Pump(other);
+        foreach (PeerConnection other in _peers)
+            if (other != peer) RingControl(other);
+        _server.PublishStatus();
+    }
+
+    /// <summary>The next unused id, or -1. Ids only grow (QEMU 7.2 corrupts its heap when an id comes
+    /// back: protocol doc 1.6); only when nobody at all is connected any more, so that no live QEMU
+    /// can have seen an old id, may the counter start again at 0.</summary>
+    private int AllocatePeerId()
+    {
+        long next = Ledger.NextPeerId;
+        if (next > 0xFFFF)
+        {
+            if (_peers.Count > 0) return -1;
+            _log.PeerIdsWrapped(Name);
+            next = 0;
+        }
+        Ledger.NextPeerId = next + 1;
+        return (int)next;
+    }
+
+    private bool IsNameInUse(string name)
+    {
+        foreach (PeerConnection p in _peers)
+            if (p.Name == name) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Refuses without hanging QEMU: one version message with the nonzero <paramref name="reason"/>
+    /// (QEMU's realize fails with "server sent version N, expecting 0" and QEMU exits), then close.
+    /// A fresh socket always has room for 8 bytes; if not, closing is all that is left.
+    /// </summary>
+    private void SendRefusalAndClose(int fd, RefusalReason reason)
+    {
+        Interop.SendMessage(fd, (long)reason, -1, out _);
+        Interop.Close(fd);
+    }
+
+    /// <summary>The connection and eventfds of a new peer go to the fd store before it is sent
+    /// anything, so that a restarted daemon can resume it.</summary>
+    private void StorePeerFds(PeerConnection peer)
+    {
+        if (_server.FdStore is not { } store) return;
+        bool ok = store.Store(FdNames.PeerSocket(Name, peer.Id), peer.Socket);
+        for (int v = 0; v < peer.EventFds.Length && ok; v++)
+            ok = store.Store(FdNames.PeerVector(Name, peer.Id, v), peer.EventFds[v]);
+        if (!ok) _log.FdStoreRefused(Name, $"the connection of peer {peer.Id}");
+    }
+
+    private void ForgetPeerFds(PeerConnection peer)
+    {
+        if (_server.FdStore is not { } store) return;
+        store.Remove(FdNames.PeerSocket(Name, peer.Id));
+        for (int v = 0; v < peer.EventFds.Length; v++) store.Remove(FdNames.PeerVector(Name, peer.Id, v));
+    }
+
+    /// <summary>Rings the peer's control vector (vector 0): the peer table changed.</summary>
+    private static void RingControl(PeerConnection peer)
+    {
+        if (!peer.Closed) Interop.EventFdSignal(peer.EventFds[0]);
+    }
+
+    internal static string KindName(PeerKind kind) => kind switch
+    {
+        PeerKind.VirtualMachine => "vm",
+        PeerKind.HostProcess => "host",
+        _ => "unknown",
+    };
+}

@@ -1,0 +1,60 @@
+using Ivshmem.Daemon.Logging;
+
+namespace Ivshmem.Daemon.Server;
+
+/// <summary>Why a peer's connection ends; decides the log level.</summary>
+internal enum DepartureKind
+{
+    /// <summary>End of file: the VM or host process closed it or exited. Normal.</summary>
+    Closed,
+    /// <summary>It sent bytes; clients never send (protocol doc 1.1), so it is dropped.</summary>
+    SentData,
+    /// <summary>Its socket reported an error, or a send to it failed.</summary>
+    SendFailed,
+    /// <summary>It had left while the daemon was not running (found at restore).</summary>
+    LeftDuringRestart,
+}
+
+internal sealed partial class ServedRegion
+{
+    /// <summary>Readable means gone: data (not allowed), end of file, or an error (protocol doc 1.4).
+    /// Writable means there is room again for pending messages.</summary>
+    internal void OnPeerEvents(PeerConnection peer, uint events)
+    {
+        if (peer.Closed) return;
+        if ((events & (Interop.EPOLLIN_ | Interop.EPOLLRDHUP_ | Interop.EPOLLHUP_ | Interop.EPOLLERR_)) != 0)
+        {
+            int pending = Interop.PeekPending(peer.Socket);
+            if (pending > 0) Depart(peer, $"it sent data ({pending}+ bytes); ivshmem clients never send", DepartureKind.SentData);
+            else if (pending == 0) Depart(peer, "it closed the connection", DepartureKind.Closed);
+            else if (pending == -Interop.EAGAIN) { /* spurious wake-up */ }
+            else Depart(peer, $"its socket failed: {Interop.ErrorFor(-pending, "recv").Message}", DepartureKind.SendFailed);
+            return;
+        }
+        if ((events & Interop.EPOLLOUT_) != 0) Pump(peer);
+    }
+
+    /// <summary>
+    /// A peer has gone. In the order of the issue: close its connection and eventfds, tell every
+    /// remaining peer its bare id (the derived messages do that), update the peer table, ring every
+    /// remaining peer's control vector. Idempotent.
+    /// </summary>
+    internal void Depart(PeerConnection peer, string reason, DepartureKind kind)
+    {
+        if (peer.Closed) return;
+        Drop(peer);
+        _slots[peer.Slot] = null;
+        _peers.Remove(peer);
+        Ledger.Release(peer.Slot);
+        ForgetPeerFds(peer);
+
+        foreach (PeerConnection other in _peers.ToArray()) Pump(other);
+        Memory.Region.Peers.Leave(peer.Slot);
+        foreach (PeerConnection other in _peers) RingControl(other);
+
+        if (kind == DepartureKind.Closed || kind == DepartureKind.LeftDuringRestart) _log.PeerLeft(Name, peer.Id, peer.Slot, peer.Name, reason);
+        else _log.PeerDropped(Name, peer.Id, peer.Slot, peer.Name, reason);
+        _server.PublishStatus();
+        if (_peers.Count == 0 && (Retiring || PendingOptions is not null)) _server.OnRegionEmpty(this);
+    }
+}

@@ -1,0 +1,81 @@
+using Ivshmem.Daemon.Logging;
+using Ivshmem.Ring;
+
+namespace Ivshmem.Daemon.Server;
+
+internal sealed partial class ServedRegion
+{
+    /// <summary>
+    /// Takes back the peers of the previous daemon instance from the fd store, as its ledger lists
+    /// them (docs/protocol.md, "Daemon restart"):
+    /// <list type="bullet">
+    /// <item>connection and every eventfd back: resumed. It is sent exactly what it has not heard yet,
+    /// and its departure is noticed as before.</item>
+    /// <item>a send to it was in flight when the daemon died: it stays (others still get its eventfds,
+    /// its departure is still noticed) but is never sent anything again: orphaned.</item>
+    /// <item>connection missing (systemd drops a stored socket whose other end hung up, so the peer
+    /// left while the daemon was down) or eventfds missing: gone; the others are told.</item>
+    /// </list>
+    /// </summary>
+    private void RestorePeers(RestoredFds restored)
+    {
+        var slots = Enumerable.Range(0, Options.MaxPeers).Where(Ledger.IsPresent).OrderBy(Ledger.JoinSerial).ToList();
+        int lost = 0, orphaned = 0;
+        foreach (int slot in slots)
+        {
+            int id = Ledger.PeerId(slot);
+            int socket = restored.Take(FdNames.PeerSocket(Name, id));
+            int[] eventFds = new int[Vectors];
+            bool complete = socket >= 0 && Interop.IsUnixStreamSocket(socket);
+            for (int v = 0; v < Vectors; v++)
+            {
+                eventFds[v] = restored.Take(FdNames.PeerVector(Name, id, v));
+                if (eventFds[v] < 0) complete = false;
+            }
+            string name = Ledger.Name(slot);
+            if (!complete)
+            {
+                Interop.Close(socket);
+                foreach (int fd in eventFds) Interop.Close(fd);
+                Ledger.Release(slot);
+                Memory.Region.Peers.Leave(slot);
+                _server.FdStore?.Remove(FdNames.PeerSocket(Name, id));
+                for (int v = 0; v < Vectors; v++) _server.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
+                _log.PeerLeft(Name, id, slot, name, "it left while the daemon was not running (its connection did not come back from the fd store)");
+                lost++;
+                continue;
+            }
+
+            var credentials = new PeerCredentials(Ledger.Pid(slot), Ledger.Uid(slot), 0);
+            var peer = new PeerConnection(this, socket, eventFds, id, slot, name, Ledger.Kind(slot), credentials,
+                UserDatabase.UserName(credentials.Uid), Ledger.Since(slot), restored: true);
+            if (Ledger.IsInFlight(slot) || Ledger.IsOrphaned(slot))
+            {
+                if (!Ledger.IsOrphaned(slot)) _log.PeerOrphaned(Name, id, name);
+                Ledger.MarkOrphaned(slot);
+                Ledger.SetInFlight(slot, false);
+                peer.Orphaned = true;
+                orphaned++;
+            }
+            peer.Token = _server.Loop.Register(socket, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
+            _slots[slot] = peer;
+            _peers.Add(peer);
+        }
+
+        // The peer table is shared memory; whatever it says about slots the ledger does not hold is
+        // stale (or scribbled): those slots are free.
+        for (int s = 0; s < Options.MaxPeers; s++)
+        {
+            if (_slots[s] is not null) continue;
+            bool present;
+            try { present = Memory.Region.Peers.Read(s).IsPresent; }
+            catch (RegionFormatException) { present = true; }
+            if (present) Memory.Region.Peers.Leave(s);
+        }
+
+        _log.RegionRestored(Name, _peers.Count, orphaned, lost, Ledger.NextPeerId);
+        foreach (PeerConnection peer in _peers) Pump(peer);
+        if (lost > 0)
+            foreach (PeerConnection peer in _peers) RingControl(peer);
+    }
+}
