@@ -1,1 +1,4 @@
-return 0;
+using Ivshmem.Agent.Cli;
+
+// Everything happens in AgentApp, so tests run exactly what this runs.
+return await AgentApp.RunAsync(args, Console.Out, Console.Error);

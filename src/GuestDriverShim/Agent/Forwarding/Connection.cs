@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Ivshmem.Agent.Protocol;
+
+namespace Ivshmem.Agent.Forwarding;
+
+/// <summary>One forwarded socket connection: a socket-to-ring pump limited by credit, and a
+/// ring-to-socket pump that returns credit after each write (see <see cref="Forwarder"/>).</summary>
+internal sealed class Connection
+{
+    private readonly Forwarder _owner;
+    private readonly uint _id;
+    private readonly BlockingCollection<byte[]?> _toSocket = new();
+    private readonly object _creditLock = new();
+    private Socket? _socket;
+    private int _credit = Forwarder.Window;
+    private int _aborted;
+    private int _halvesDone;
+
+    public Connection(Forwarder owner, uint id, Socket? socket)
+    {
+        _owner = owner;
+        _id = id;
+        _socket = socket;
+    }
+
+    public void Start()
+    {
+        new Thread(SocketToRing) { IsBackground = true, Name = $"forward {_id} socket->ring" }.Start();
+        new Thread(RingToSocket) { IsBackground = true, Name = $"forward {_id} ring->socket" }.Start();
+    }
+
+    public void ConnectAndStart(EndPoint target)
+    {
+        var socket = new Socket(target.AddressFamily, SocketType.Stream, target is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            socket.ConnectAsync(target, cts.Token).AsTask().GetAwaiter().GetResult();
+            if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            string why = e is OperationCanceledException ? "timed out" : e.Message;
+            _owner.Log($"connection {_id}: cannot connect to {target}: {why}");
+            Abort($"cannot connect to {target}: {why}", tellPeer: true);
+            return;
+        }
+        _socket = socket;
+        if (Volatile.Read(ref _aborted) != 0) { socket.Dispose(); return; }
+        _owner.Log($"connection {_id}: connected to {target}");
+        Start();
+    }
+
+    /// <summary>Bytes from the ring for the socket; null = the peer's socket reached end of stream.</summary>
+    public void Deliver(byte[]? data)
+    {
+        try { _toSocket.Add(data); }
+        catch (InvalidOperationException) { /* aborted: dropped */ }
+    }
+
+    public void AddCredit(int bytes)
+    {
+        lock (_creditLock)
+        {
+            _credit += bytes;
+            Monitor.PulseAll(_creditLock);
+        }
+    }
+
+    /// <summary>Ends the connection at once (idempotent); tells the peer unless it told us.</summary>
+    public void Abort(string why, bool tellPeer)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
+        if (tellPeer)
+        {
+            try { _owner.Send(MessageTypes.FwdReset, ForwardMessages.Reset(_id, why)); }
+            catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException or Ring.IvshmemException) { /* forwarding is ending anyway */ }
+        }
+        _toSocket.CompleteAdding();
+        lock (_creditLock) Monitor.PulseAll(_creditLock);
+        try { _socket?.Close(); }
+        catch (ObjectDisposedException) { /* closed already */ }
+        _owner.Remove(_id);
+    }
+
+    private void SocketToRing()
+    {
+        byte[] buffer = new byte[_owner.Chunk];
+        try
+        {
+            while (Volatile.Read(ref _aborted) == 0)
+            {
+                int allowed;
+                lock (_creditLock)
+                {
+                    while (_credit == 0 && Volatile.Read(ref _aborted) == 0) Monitor.Wait(_creditLock);
+                    allowed = Math.Min(_credit, buffer.Length);
+                }
+                if (allowed == 0) return;
+                int n = _socket!.Receive(buffer, 0, allowed, SocketFlags.None);
+                if (n == 0)
+                {
+                    _owner.Send(MessageTypes.FwdEof, ForwardMessages.Id(_id));
+                    HalfDone();
+                    return;
+                }
+                lock (_creditLock) _credit -= n;
+                _owner.SendData(_id, buffer.AsSpan(0, n));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Abort($"socket error: {e.Message}", tellPeer: true);
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException or Ring.IvshmemException)
+        {
+            _owner.Fail(e);
+            Abort("the ring failed", tellPeer: false);
+        }
+    }
+
+    private void RingToSocket()
+    {
+        try
+        {
+            foreach (byte[]? data in _toSocket.GetConsumingEnumerable())
+            {
+                if (data is null)
+                {
+                    _socket!.Shutdown(SocketShutdown.Send);
+                    HalfDone();
+                    return;
+                }
+                for (int sent = 0; sent < data.Length;) sent += _socket!.Send(data, sent, data.Length - sent, SocketFlags.None);
+                _owner.Send(MessageTypes.FwdCredit, ForwardMessages.Credit(_id, data.Length));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Abort($"socket error: {e.Message}", tellPeer: true);
+        }
+        catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException or Ring.IvshmemException)
+        {
+            _owner.Fail(e);
+            Abort("the ring failed", tellPeer: false);
+        }
+    }
+
+    /// <summary>Both directions reached end of stream: the connection is over.</summary>
+    private void HalfDone()
+    {
+        if (Interlocked.Increment(ref _halvesDone) < 2) return;
+        if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
+        _toSocket.CompleteAdding();
+        try { _socket?.Close(); }
+        catch (ObjectDisposedException) { /* closed already */ }
+        _owner.Remove(_id);
+    }
+}
