@@ -102,7 +102,7 @@ internal static unsafe partial class Interop
             message.msg_control = control;
             message.msg_controllen = controlSpace;
             cmsghdr* header = CMSG_FIRSTHDR(&message);
-            header->cmsg_len = CMSG_LEN(sizeof(int));
+            header->cmsg_len = CmsgLen(sizeof(int));
             header->cmsg_level = SOL_SOCKET;
             header->cmsg_type = SCM_RIGHTS;
             *(int*)CMSG_DATA(header) = attachedFd;
@@ -227,7 +227,7 @@ internal static unsafe partial class Interop
                 message.msg_control = control;
                 message.msg_controllen = (socklen_t)controlSpace;
                 cmsghdr* header = CMSG_FIRSTHDR(&message);
-                header->cmsg_len = CMSG_LEN(fds.Length * sizeof(int));
+                header->cmsg_len = CmsgLen(fds.Length * sizeof(int));
                 header->cmsg_level = SOL_SOCKET;
                 header->cmsg_type = SCM_RIGHTS;
                 fds.CopyTo(new Span<int>(CMSG_DATA(header), fds.Length));
@@ -241,6 +241,13 @@ internal static unsafe partial class Interop
             }
         }
     }
+
+    /// <summary>
+    /// C's CMSG_LEN: header plus data, unpadded. Tmds.LibC 0.5.0's CMSG_LEN pads to 8 bytes (it equals
+    /// CMSG_SPACE), so for one fd the kernel would read the 4 padding bytes as a second fd: fd 0 of this
+    /// process would go out with every message.
+    /// </summary>
+    internal static int CmsgLen(int dataLength) => sizeof(cmsghdr) + dataLength;
 
     /// <summary>Writes a sockaddr_un for <paramref name="path"/> ('@' = abstract) and returns its length.</summary>
     private static int FillAddress(byte* address, string path)
