@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Ivshmem.Ring;
 
 /// <summary>
@@ -16,8 +14,10 @@ public static class RingSession
     /// <paramref name="consumerEpoch"/>.</summary>
     public static ulong New(uint consumerEpoch)
     {
-        uint nonce = 0;
-        while (nonce == 0) nonce = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4));
+        // Random.Shared, not RandomNumberGenerator: the nonce only has to differ between opens, and
+        // on Linux RandomNumberGenerator needs OpenSSL, which a minimal guest (NativeAOT agent in an
+        // initramfs) does not have. Random.Shared is seeded from the kernel without it.
+        uint nonce = (uint)Random.Shared.NextInt64(1, 1L << 32);
         return ((ulong)consumerEpoch << 32) | nonce;
     }
 
