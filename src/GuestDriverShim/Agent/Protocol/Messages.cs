@@ -112,7 +112,9 @@ internal static class ConversationMessage
     public static ulong NewId()
     {
         ulong id = 0;
-        while (id == 0) id = BitConverter.ToUInt64(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        // Not RandomNumberGenerator: on Linux it needs OpenSSL, which a minimal guest lacks; an id
+        // only has to differ from earlier runs'.
+        while (id == 0) id = (ulong)Random.Shared.NextInt64() ^ ((ulong)Random.Shared.NextInt64() << 1);
         return id;
     }
 }
