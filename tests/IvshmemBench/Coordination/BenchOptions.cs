@@ -51,8 +51,9 @@ internal sealed record BenchOptions
           --chunk SIZE           bytes each sender hands its transport per call (default 256K)
           --window SIZE          largest send/receive buffer; bigger transfers cycle through it (default 64M)
           --region-size SIZE     the ring's region: two rings of about half of it (default 64M)
-          --region self          who provisions the ring's region: this program (a memfd, as
-                                 ivshmemd would; the only source until ivshmemd serves host peers)
+          --region daemon|self   who provisions the ring's regions: a running ivshmemd that the
+                                 processes join as host peers (daemon), or this program, with a
+                                 memfd and eventfds handed to them as ivshmemd would (self)
           --ring-wait MODE       how the ring's ends wait in the throughput runs: spin-then-block
                                  (default), block or busy-poll
           --pin auto|none|A,B    CPUs for the two processes of a pair (auto: 0 and 1 when there
@@ -104,8 +105,8 @@ internal sealed record BenchOptions
             throw new ArgumentException($"--chunk {o.Chunk}: it must be a multiple of {Data.Stamps.BlockSize} bytes, at most 64M");
         if (o.WindowLimit % Data.Stamps.BlockSize != 0 || o.WindowLimit > 1L << 30)
             throw new ArgumentException($"--window {o.WindowLimit}: it must be a multiple of {Data.Stamps.BlockSize} bytes, at most 1G");
-        if (o.RegionSource is not "self")
-            throw new ArgumentException($"--region {o.RegionSource}: only 'self' is available in this build");
+        if (o.RegionSource is not ("self" or "daemon"))
+            throw new ArgumentException($"--region {o.RegionSource}: use daemon or self");
         _ = Pinning.Parse(o.Pin);
         return o;
     }

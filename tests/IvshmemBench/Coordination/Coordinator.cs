@@ -32,23 +32,26 @@ internal static class Coordinator
         }
 
         var clock = Stopwatch.StartNew();
-        Pinning pinning = Pinning.Parse(options.Pin);
-        using IRegionSource regions = new SelfProvisionedRegion(options.RegionSize);
-        var results = new BenchResults
-        {
-            Machine = MachineInfo.Collect(),
-            Settings = Settings(options, regions, pinning),
-        };
         void Progress(string line) => Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {line}");
-        Progress($"machine: {results.Machine.Describe()}");
-        Progress($"ring region: {regions.Description}; {pinning.Describe()}");
+        Pinning pinning = Pinning.Parse(options.Pin);
+        BenchResults results;
         try
         {
+            using IRegionSource regions = options.RegionSource == "daemon"
+                ? DaemonRegion.Start(options.RegionSize)
+                : new SelfProvisionedRegion(options.RegionSize);
+            results = new BenchResults
+            {
+                Machine = MachineInfo.Collect(),
+                Settings = Settings(options, regions, pinning),
+            };
+            Progress($"machine: {results.Machine.Describe()}");
+            Progress($"ring regions: {regions.Description}; {pinning.Describe()}");
             if (options.Throughput) new ThroughputRun(options, regions, pinning, Progress).Run(results);
             if (options.Latency) new LatencyRun(options, regions, pinning, Progress).Run(results);
             if (options.Rate && options.Transports.Any(t => t.IsRing())) new RateRun(options, regions, pinning, Progress).Run(results);
         }
-        catch (Exception e) when (e is InvalidOperationException or IOException)
+        catch (Exception e) when (e is InvalidOperationException or IOException or TimeoutException)
         {
             Console.Error.WriteLine($"ivshmem-bench: {e.Message}");
             return 1;

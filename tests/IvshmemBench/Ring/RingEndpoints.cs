@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ivshmem.Bench.Children;
 using Ivshmem.Guest;
 using Ivshmem.Ring;
@@ -7,23 +8,29 @@ namespace Ivshmem.Bench.Ring;
 /// <summary>The child's side of <see cref="IRegionSource"/>: an endpoint from whatever the coordinator passed.</summary>
 internal static class RingEndpoints
 {
+    private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(30);
+
     public static IvshmemEndpoint Open(ChildArgs a) => a.String("ring-source") switch
     {
         "self" => InheritedEndpoint.Open(a),
+        "daemon" => HostPeer.Connect(a.String("socket"), new HostPeerOptions { Name = a.String("name"), Vectors = a.Int("vectors") }),
         string other => throw new ArgumentException($"unknown ring-source '{other}'"),
     };
 
-    /// <summary>Opens the channel to the peer named in the arguments (waiting for it to join, since
-    /// two host peers of a daemon join in no particular order).</summary>
+    /// <summary>Opens the channel to the peer named in the arguments. Two host peers of a daemon join in
+    /// no particular order, so this waits until the peer is in the peer table and, for a host peer,
+    /// until its eventfds have arrived (a doorbell rung before then would ring nothing).</summary>
     public static RingChannel OpenChannel(IvshmemEndpoint endpoint, ChildArgs a, RingChannelOptions options)
     {
-        string peer = a.String("peer-name");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (endpoint.Region.Peers.FindByName(peer) is null)
+        string name = a.String("peer-name");
+        var clock = Stopwatch.StartNew();
+        while (true)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"peer '{peer}' did not join the region within 30 s");
-            Thread.Sleep(5);
+            PeerEntry? peer = endpoint.Region.Peers.FindByName(name);
+            if (peer is { } p && (endpoint is not HostPeer host || host.PeerVectorCount(p.PeerId) == host.VectorCount))
+                return endpoint.OpenChannel(p, options);
+            if (clock.Elapsed > PeerTimeout) throw new TimeoutException($"peer '{name}' did not join the region within {PeerTimeout.TotalSeconds} s");
+            Thread.Sleep(2);
         }
-        return endpoint.OpenChannel(peer, options);
     }
 }
