@@ -1,9 +1,18 @@
 using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Logging;
+using Ivshmem.Daemon.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Ivshmem.Daemon.Hosting;
 
 /// <summary>
-/// Where <c>ivshmemd run</c> hands over to the server. STUB: the server engineer replaces this file.
+/// Where <c>ivshmemd run</c> hands over to the daemon: a Generic Host with systemd integration around
+/// the server core. Process-wide things live here and nowhere else: the fds systemd passed
+/// (LISTEN_FDS), the notify socket, signals (SIGTERM via the lifetime, SIGHUP in the service).
 /// </summary>
 public static class DaemonEntryPoint
 {
@@ -11,9 +20,60 @@ public static class DaemonEntryPoint
     /// <paramref name="cancellationToken"/> is cancelled or it is stopped by a signal; returns the exit
     /// status. <paramref name="configPath"/> is the absolute path to re-read on reload, or null for the
     /// built-in demo configuration (nothing to reload).</summary>
-    public static Task<int> RunAsync(DaemonOptions options, string? configPath, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(DaemonOptions options, string? configPath, CancellationToken cancellationToken)
     {
-        Console.Error.WriteLine("ivshmemd run: not implemented yet");
-        return Task.FromResult(1);
+        RestoredFds restored = SystemdListenFds.Take();
+        using IHost host = Build(options, configPath, restored);
+        ILogger log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ivshmemd");
+        try
+        {
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            log.StartFailed(e.Message);
+            await Console.Error.WriteLineAsync($"ivshmemd run: error: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static IHost Build(DaemonOptions options, string? configPath, RestoredFds restored)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ApplicationName = "ivshmemd",
+            // Nothing is read from the working directory (there is no appsettings.json to find).
+            ContentRootPath = "/",
+        });
+
+        // Logs go to standard error (standard output stays for command results); under systemd
+        // AddSystemd switches the formatter to one that prefixes journal priorities.
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+
+        // Our notifier first, so AddSystemd's TryAdd keeps it: it also does FDSTORE, and it is there
+        // even when the parent is not systemd (a test or another supervisor owning NOTIFY_SOCKET).
+        builder.Services.AddSingleton(sp => NotifySocket.FromEnvironment(sp.GetRequiredService<ILoggerFactory>().CreateLogger("ivshmemd")));
+        builder.Services.AddSingleton<ISystemdNotifier>(sp => sp.GetRequiredService<NotifySocket>());
+        builder.Services.AddSystemd();
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SystemdVariables.NotifySocket)) && !SystemdHelpers.IsSystemdService())
+            builder.Services.AddSingleton<IHostLifetime, SystemdLifetime>(); // READY=1 / STOPPING=1, SIGTERM
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new DaemonState(options.SourcePath, configPath));
+        builder.Services.AddSingleton(restored);
+        builder.Services.AddSingleton<DaemonService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DaemonService>());
+        builder.Services.AddHostedService<WatchdogService>();
+        return builder.Build();
     }
 }

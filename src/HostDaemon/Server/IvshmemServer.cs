@@ -100,6 +100,15 @@ public sealed class IvshmemServer : IDisposable
     /// </summary>
     public Task<ReloadOutcome> ApplyAsync(DaemonOptions options) => OnLoop(() => Apply(options));
 
+    /// <summary>True when the event loop runs a posted item within <paramref name="timeout"/>: what
+    /// the watchdog checks before it tells systemd all is well.</summary>
+    public async Task<bool> IsRespondingAsync(TimeSpan timeout)
+    {
+        if (!_running) return false;
+        Task<bool> ping = OnLoop(() => true);
+        return await Task.WhenAny(ping, Task.Delay(timeout)).ConfigureAwait(false) == ping && ping.IsCompletedSuccessfully;
+    }
+
     /// <summary>
     /// Stops cleanly: no new connections (socket files removed), pending messages flushed for at most
     /// <paramref name="flushTimeout"/>, then every connection closed. Peers are not told that the others

@@ -1,0 +1,127 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Ivshmem.Daemon.Logging;
+using Ivshmem.Daemon.Server;
+using Microsoft.Extensions.Logging;
+
+namespace Ivshmem.Daemon.Control;
+
+/// <summary>
+/// The control socket <c>ivshmemd status</c> talks to: a UNIX stream socket, mode 0660 with the
+/// configured group (control_group), so members of that group may read the daemon's state. The
+/// protocol is one line: the client writes "status\n", the daemon answers with one JSON document
+/// (<see cref="StatusReport"/>) and closes. It only reads state, so it runs on thread-pool threads and
+/// never touches the event loop.
+/// </summary>
+internal sealed class ControlServer : IAsyncDisposable
+{
+    public const string StatusRequest = "status";
+    private const int MaxRequestBytes = 256;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+    private const UnixFileMode Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+
+    private readonly string _path;
+    private readonly string? _group;
+    private readonly Func<StatusReport> _report;
+    private readonly ILogger _log;
+    private readonly CancellationTokenSource _stop = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+
+    public ControlServer(string path, string? group, Func<StatusReport> report, ILogger log)
+    {
+        _path = path;
+        _group = group;
+        _report = report;
+        _log = log;
+    }
+
+    public void Start()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        ServedRegion.PrepareSocketPath(_path, "control socket", _log);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            listener.Bind(new UnixDomainSocketEndPoint(_path));
+            ServedRegion.ApplyOwnership(_path, Mode, owner: null, _group);
+            listener.Listen(64);
+        }
+        catch
+        {
+            listener.Dispose();
+            Interop.Unlink(_path);
+            throw;
+        }
+        _listener = listener;
+        _acceptLoop = AcceptLoop(listener);
+        _log.ControlListening(_path);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener is null) return;
+        _stop.Cancel();
+        _listener.Dispose();
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        try { Interop.Unlink(_path); }
+        catch (IOException e) { _log.SocketUnlinkFailed(_path, e.Message); }
+        _listener = null;
+        _stop.Dispose();
+    }
+
+    private async Task AcceptLoop(Socket listener)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await listener.AcceptAsync(_stop.Token).ConfigureAwait(false); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+            catch (SocketException e)
+            {
+                _log.ControlRequestFailed(e.Message);
+                await Task.Delay(100).ConfigureAwait(false);
+                continue;
+            }
+            _ = Serve(client);
+        }
+    }
+
+    private async Task Serve(Socket client)
+    {
+        using (client)
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+        {
+            timeout.CancelAfter(RequestTimeout);
+            try
+            {
+                string request = await ReadLine(client, timeout.Token).ConfigureAwait(false);
+                byte[] answer = request == StatusRequest
+                    ? JsonSerializer.SerializeToUtf8Bytes(_report(), StatusJson.Default.StatusReport)
+                    : Encoding.UTF8.GetBytes($"{{\"error\": \"unknown request; the only request is '{StatusRequest}'\"}}");
+                await client.SendAsync(answer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                client.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+            {
+                _log.ControlRequestFailed(e.Message);
+            }
+        }
+    }
+
+    private static async Task<string> ReadLine(Socket client, CancellationToken ct)
+    {
+        byte[] buffer = new byte[MaxRequestBytes];
+        int filled = 0;
+        while (filled < buffer.Length)
+        {
+            int n = await client.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, ct).ConfigureAwait(false);
+            if (n == 0) break;
+            filled += n;
+            int newline = Array.IndexOf(buffer, (byte)'\n', 0, filled);
+            if (newline >= 0) return Encoding.UTF8.GetString(buffer, 0, newline).Trim();
+        }
+        return Encoding.UTF8.GetString(buffer, 0, filled).Trim();
+    }
+}
