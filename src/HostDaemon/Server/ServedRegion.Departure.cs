@@ -28,6 +28,9 @@ internal sealed partial class ServedRegion
             if (pending > 0) Depart(peer, $"it sent data ({pending}+ bytes); ivshmem clients never send", DepartureKind.SentData);
             else if (pending == 0) Depart(peer, "it closed the connection", DepartureKind.Closed);
             else if (pending == -Interop.EAGAIN) { /* spurious wake-up */ }
+            // A process that exits with messages still unread in its socket makes the kernel reset
+            // the connection: that is a departure like any other.
+            else if (pending == -Interop.ECONNRESET) Depart(peer, "it closed the connection (with messages unread)", DepartureKind.Closed);
             else Depart(peer, $"its socket failed: {Interop.ErrorFor(-pending, "recv").Message}", DepartureKind.SendFailed);
             return;
         }

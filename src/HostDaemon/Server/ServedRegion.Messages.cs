@@ -47,8 +47,10 @@ internal sealed partial class ServedRegion
             // Its departure is handled after the current event, not in the middle of an iteration
             // over the peers (a broadcast may be what failed).
             peer.Failed = true;
-            string reason = $"sending to it failed: {Interop.ErrorFor(errno, "sendmsg").Message}";
-            _server.Loop.Post(() => Depart(peer, reason, DepartureKind.SendFailed));
+            // EPIPE and ECONNRESET: it closed its end (exited) before the loop saw the end of file.
+            bool closed = errno is Interop.EPIPE or Interop.ECONNRESET;
+            string reason = closed ? "it closed the connection" : $"sending to it failed: {Interop.ErrorFor(errno, "sendmsg").Message}";
+            _server.Loop.Post(() => Depart(peer, reason, closed ? DepartureKind.Closed : DepartureKind.SendFailed));
             return;
         }
         SetOutputArmed(peer, false);

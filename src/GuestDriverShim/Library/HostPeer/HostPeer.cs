@@ -69,9 +69,11 @@ public sealed partial class HostPeer : IvshmemEndpoint
                 string token = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
                 Interop.BindAbstract(socket, $"ivshmem-peer/{token}/{name}");
             }
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             Interop.Connect(socket, socketPath);
             peer = new HostPeer(socketPath, options, socket);
             peer.Handshake();
+            peer.HandshakeTime = System.Diagnostics.Stopwatch.GetElapsedTime(start);
             peer.AttachMemory();
             if (options.TrackPeers) peer.StartReader();
             return peer;
@@ -85,6 +87,10 @@ public sealed partial class HostPeer : IvshmemEndpoint
     }
 
     public string SocketPath => _socketPath;
+
+    /// <summary>From connect() to the last of this peer's own eventfds: the handshake as the server
+    /// ran it (mapping the memory afterwards is not included).</summary>
+    public TimeSpan HandshakeTime { get; private set; }
 
     public override int OwnId => _ownId;
 
