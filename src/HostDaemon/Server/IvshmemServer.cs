@@ -150,6 +150,14 @@ public sealed class IvshmemServer : IDisposable
         Loop.Dispose();
     }
 
+    /// <summary>For testing: sets a region's next peer id (the ledger's counter), so the end of the id
+    /// space can be reached without 65536 connections.</summary>
+    internal Task SetNextPeerIdAsync(string region, long next) => OnLoop(() =>
+    {
+        _regions[region].Ledger.NextPeerId = next;
+        return true;
+    });
+
     public void Dispose()
     {
         if (_thread is null)

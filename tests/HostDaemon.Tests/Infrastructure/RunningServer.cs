@@ -40,6 +40,8 @@ internal sealed class RunningServer : IDisposable
         return peer;
     }
 
+    public void SetNextPeerId(string region, long next) => Server.SetNextPeerIdAsync(region, next).GetAwaiter().GetResult();
+
     /// <summary>Waits until the server's status shows <paramref name="count"/> peers in the region.</summary>
     public void WaitForPeerCount(int count, string region = "r") =>
         Eventually.True(() => RegionStatus(region).Peers.Count == count, $"region '{region}' has {count} peers (log:\n{Log})");

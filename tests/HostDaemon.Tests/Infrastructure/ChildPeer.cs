@@ -1,0 +1,53 @@
+using System.Diagnostics;
+
+namespace Ivshmem.Daemon.Tests.Infrastructure;
+
+/// <summary>
+/// A host peer in another process (<c>ivshmem-host-peer join</c>), so that a test can kill it the hard
+/// way (SIGKILL: nothing is closed politely, the kernel closes its fds).
+/// </summary>
+internal sealed class ChildPeer : IDisposable
+{
+    private readonly Process _process;
+
+    private ChildPeer(Process process, int id, int slot)
+    {
+        _process = process;
+        Id = id;
+        Slot = slot;
+    }
+
+    public int Id { get; }
+    public int Slot { get; }
+    public int Pid => _process.Id;
+
+    public static string Binary => Path.Combine(AppContext.BaseDirectory, "ivshmem-host-peer");
+
+    public static ChildPeer Join(string socket, string? name = null, int vectors = 2)
+    {
+        var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (string a in new[] { "join", socket, "--vectors", vectors.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
+        if (name is not null) { start.ArgumentList.Add("--name"); start.ArgumentList.Add(name); }
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
+        Task<string?> line = process.StandardOutput.ReadLineAsync();
+        if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } joined || !joined.StartsWith("joined ", StringComparison.Ordinal))
+        {
+            process.Kill();
+            throw new InvalidOperationException($"ivshmem-host-peer did not join: {process.StandardError.ReadToEnd()}");
+        }
+        var fields = joined.Split(' ').Skip(1).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+        return new ChildPeer(process, int.Parse(fields["id"]), int.Parse(fields["slot"]));
+    }
+
+    public void Kill()
+    {
+        _process.Kill(); // SIGKILL
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}
