@@ -13,7 +13,8 @@ namespace Ivshmem.Bench.Children;
 /// <summary>
 /// One side of the throughput measurement: the sender or the receiver of transfers over one transport.
 /// Command: <c>run SIZE REPEAT VERIFY</c>. The receiver answers "ready" before it starts receiving
-/// and "done T1 HASH ALLOCATED" once it holds every byte; the sender answers "done T0 HASH ALLOCATED".
+/// and "done T1 HASH ALLOCATED" once it holds every byte; the sender answers "done T0 HASH ALLOCATED
+/// T_SENT" (T_SENT: when its last byte was handed over, for --verbose).
 /// T0 is taken just before the sender's first byte, T1 just after the receiver's last: the
 /// monotonic clock is the same in both processes. Every stamp is checked inline (see
 /// <see cref="Stamps"/>); HASH is the XxHash3 of all the bytes, computed inline on VERIFY repeats
@@ -79,7 +80,8 @@ internal sealed unsafe class TransferRole : IChildRole
         if (_sender)
         {
             var (t0, hash, allocated) = Send(size, repeat, verify);
-            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated}"));
+            long finished = Stopwatch.GetTimestamp();
+            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated} {finished}"));
         }
         else
         {
@@ -130,6 +132,8 @@ internal sealed unsafe class TransferRole : IChildRole
         while (received < size)
         {
             long offset = received % w;
+            // Everything still to come that fits the window from here, as a receiver that wants all x
+            // bytes asks for them; each transport hands over what it has.
             int max = (int)Math.Min(Math.Min(size - received, w - offset), int.MaxValue);
             int n = source.Read(_window.Pointer + offset, max);
             inline?.Append(new ReadOnlySpan<byte>(_window.Pointer + offset, n));

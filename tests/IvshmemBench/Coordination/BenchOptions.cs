@@ -27,6 +27,7 @@ internal sealed record BenchOptions
     public string Pin { get; init; } = "auto";
     public string? JsonPath { get; init; }
     public string? OutDirectory { get; init; }
+    public bool Verbose { get; init; }
 
     /// <summary>Timed repeats for a transfer of <paramref name="size"/> bytes.</summary>
     public int RepeatsFor(long size) => size >= Model.Sizes.BigFrom && BigRepeat is int big ? big : Repeat;
@@ -60,6 +61,7 @@ internal sealed record BenchOptions
                                  are two CPUs and taskset exists)
           --json FILE            write the results as JSON
           --out DIR              write table.txt, table.md, results.json, throughput.png and .svg
+          -v, --verbose          every timed transfer on stderr (and when its sender finished)
           -h, --help             this text
 
         Units: KB = 1024 bytes (the paper's sizes double from 512 KB to 1 MB), Mbit/s = 10^6 bit/s.
@@ -98,6 +100,7 @@ internal sealed record BenchOptions
                 "--pin" => o with { Pin = Value() },
                 "--json" => o with { JsonPath = Value() },
                 "--out" => o with { OutDirectory = Value() },
+                "-v" or "--verbose" => o with { Verbose = true },
                 _ => throw new ArgumentException($"unknown option '{arg}' (see --help)"),
             };
         }

@@ -58,8 +58,11 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
         private int _transfers;
         private long _senderAllocated, _receiverAllocated, _timed;
 
-        private Lane(Transport transport, Child sender, Child? receiver, IDisposable? resources)
+        private readonly bool _verbose;
+
+        private Lane(Transport transport, Child sender, Child? receiver, IDisposable? resources, bool verbose)
         {
+            _verbose = verbose;
             Transport = transport;
             _sender = sender;
             _receiver = receiver;
@@ -79,7 +82,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             };
             string name = transport.Name();
             if (transport == Transport.Memcpy)
-                return new Lane(transport, Child.Start(new ChildSpec("memcpy", "memcpy", ChildEndpointArgs.None, values, pinning.SenderCpu)), null, null);
+                return new Lane(transport, Child.Start(new ChildSpec("memcpy", "memcpy", ChildEndpointArgs.None, values, pinning.SenderCpu)), null, null, options.Verbose);
 
             IDisposable resources;
             ChildEndpointArgs a, b;
@@ -98,7 +101,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             {
                 sender = Child.Start(new ChildSpec($"{name} sender", "xfer", a, new Dictionary<string, string>(values) { ["side"] = "send" }, pinning.SenderCpu));
                 Child receiver = Child.Start(new ChildSpec($"{name} receiver", "xfer", b, new Dictionary<string, string>(values) { ["side"] = "recv" }, pinning.ReceiverCpu));
-                return new Lane(transport, sender, receiver, resources);
+                return new Lane(transport, sender, receiver, resources, options.Verbose);
             }
             catch
             {
@@ -130,6 +133,9 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
                 string[] sent = _sender.Expect("done");
                 string[] received = _receiver.Expect("done");
                 ticks = Long(received[1]) - Long(sent[1]);
+                if (_verbose)
+                    Console.Error.WriteLine(FormattableString.Invariant(
+                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it"));
                 ulong sentHash = ulong.Parse(sent[2], CultureInfo.InvariantCulture), receivedHash = ulong.Parse(received[2], CultureInfo.InvariantCulture);
                 if (sentHash != 0 && receivedHash != 0 && sentHash != receivedHash)
                     throw new InvalidOperationException($"{Transport.Name()}: transfer {repeat} of {size} bytes arrived with checksum {receivedHash:x16}, sent with {sentHash:x16}");
