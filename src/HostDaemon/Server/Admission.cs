@@ -18,7 +18,8 @@ internal readonly record struct AdmissionDecision(RefusalReason Refusal, PeerKin
 /// <list type="number">
 /// <item>allow: the peer's uid is in allow.users, or its primary or a supplementary gid is in
 /// allow.groups; both empty lets in anyone the socket's mode lets connect.</item>
-/// <item>A process whose argv carries a QEMU <c>-name</c> listed in the region's vms is that VM.</item>
+/// <item>A process whose argv carries a QEMU <c>-name</c> listed in the region's vms is that VM; any
+/// other QEMU is refused (it must not get in as a host peer of its user).</item>
 /// <item>Otherwise a process of a user in host_users is a host peer, named by the name it bound its
 /// socket to (docs/protocol.md, "Host peer names") or host:USER:PID.</item>
 /// <item>Anything else is refused.</item>
@@ -60,10 +61,11 @@ internal sealed class AdmissionPolicy
         return policy;
     }
 
+    /// <param name="isQemu">The peer is a QEMU process (see <see cref="Identify"/>): never a host peer.</param>
     /// <param name="vmName">The QEMU -name from the peer's /proc/PID/cmdline, or null.</param>
     /// <param name="boundName">What the peer bound its socket to (abstract address), or null.</param>
     /// <param name="nameInUse">Whether a connected peer of the region already has this name.</param>
-    public AdmissionDecision Decide(PeerCredentials credentials, uint[]? groups, string userName, string? vmName, string? boundName, Func<string, bool> nameInUse)
+    public AdmissionDecision Decide(PeerCredentials credentials, uint[]? groups, string userName, bool isQemu, string? vmName, string? boundName, Func<string, bool> nameInUse)
     {
         if (!IsAllowed(credentials, groups))
             return AdmissionDecision.Refuse(RefusalReason.NotAdmitted, $"user '{userName}' (uid {credentials.Uid}) is not in allow.users and none of its groups is in allow.groups");
@@ -73,6 +75,13 @@ internal sealed class AdmissionPolicy
             if (nameInUse(vmName))
                 return AdmissionDecision.Refuse(RefusalReason.NameInUse, $"VM '{vmName}' is already connected to this region");
             return new AdmissionDecision(RefusalReason.None, PeerKind.VirtualMachine, vmName, $"VM '{vmName}'");
+        }
+
+        if (isQemu)
+        {
+            // A VM that is not paired on this region must not slip in as a host peer of its user.
+            string what = vmName is null ? "it is a QEMU without -name" : $"VM '{vmName}' is not one of the region's vms ({string.Join(", ", _options.Vms)})";
+            return AdmissionDecision.Refuse(RefusalReason.NotAdmitted, what);
         }
 
         if (!_hostUids.Contains(credentials.Uid))
@@ -130,18 +139,18 @@ internal sealed class AdmissionPolicy
         return false;
     }
 
-    /// <summary>The VM name of the process <paramref name="pid"/>, from its argv; null when it has none
-    /// or it cannot be read (it exited, or lives in another PID namespace: pid 0).</summary>
-    public static string? VmNameOf(int pid)
+    /// <summary>What the argv of process <paramref name="pid"/> says about it: whether it is a QEMU
+    /// (argv[0] is qemu-system-*, or it carries a -name) and its VM name (QEMU's -name guest=). Both
+    /// unknown when /proc cannot be read (it exited, or lives in another PID namespace: pid 0).</summary>
+    public static (bool IsQemu, string? VmName) Identify(int pid)
     {
-        if (pid <= 0) return null;
-        try
-        {
-            return QemuProcessName.FromCmdline(File.ReadAllBytes($"/proc/{pid}/cmdline"));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        if (pid <= 0) return (false, null);
+        byte[] cmdline;
+        try { cmdline = File.ReadAllBytes($"/proc/{pid}/cmdline"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (false, null); }
+        string? vmName = QemuProcessName.FromCmdline(cmdline);
+        int end = Array.IndexOf(cmdline, (byte)0);
+        string program = Path.GetFileName(System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end));
+        return (vmName is not null || program.StartsWith("qemu-system", StringComparison.Ordinal), vmName);
     }
 }

@@ -61,12 +61,12 @@ internal sealed partial class ServedRegion
         PeerCredentials credentials = Interop.GetPeerCredentials(fd);
         string user = UserDatabase.UserName(credentials.Uid);
         uint[]? groups = Options.AllowGroups.Count > 0 ? Interop.GetPeerGroups(fd) : null;
-        string? vmName = AdmissionPolicy.VmNameOf(credentials.Pid);
+        (bool isQemu, string? vmName) = AdmissionPolicy.Identify(credentials.Pid);
         string? boundName = Interop.GetPeerAbstractName(fd);
 
         AdmissionDecision decision = Retiring
             ? AdmissionDecision.Refuse(RefusalReason.ShuttingDown, "the region is being removed")
-            : _policy.Decide(credentials, groups, user, vmName, boundName, IsNameInUse);
+            : _policy.Decide(credentials, groups, user, isQemu, vmName, boundName, IsNameInUse);
         int slot = -1, id = -1;
         if (decision.Admitted)
         {

@@ -22,6 +22,16 @@ internal sealed class RunningServer : IDisposable
         Server.Start();
     }
 
+    /// <summary>Serves <paramref name="options"/> (loaded from a real configuration file) in <paramref name="directory"/>.</summary>
+    public RunningServer(DaemonOptions options, TestDirectory directory, IFdStore? fdStore = null, RestoredFds? restored = null)
+    {
+        Directory = directory;
+        _ownsDirectory = false;
+        Options = options;
+        Server = new IvshmemServer(Options, Log, fdStore, restored);
+        Server.Start();
+    }
+
     public TestDirectory Directory { get; }
     public DaemonOptions Options { get; }
     public CapturingLogger Log { get; } = new();

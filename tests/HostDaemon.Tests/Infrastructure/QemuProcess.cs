@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Ivshmem.Daemon.Tests.Infrastructure;
+
+/// <summary>
+/// A real qemu-system-x86_64 (Debian's QEMU 7.2) under software emulation, paused (-S), no disks, no
+/// guest OS, with a QMP socket; plus whatever device options the test adds (what
+/// <c>ivshmemd qemu-args VM</c> prints). Killed on dispose.
+/// </summary>
+internal sealed class QemuProcess : IDisposable
+{
+    public const string Binary = "qemu-system-x86_64";
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(20);
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+    private QmpClient? _qmp;
+
+    private QemuProcess(Process process, string name, string qmpPath)
+    {
+        _process = process;
+        Name = name;
+        QmpPath = qmpPath;
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public string Name { get; }
+    public string QmpPath { get; }
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public string Stderr
+    {
+        get { lock (_stderr) return _stderr.ToString(); }
+    }
+
+    /// <summary>Starts QEMU as VM <paramref name="name"/> with <paramref name="deviceArgs"/>.</summary>
+    public static QemuProcess Start(string name, string directory, IEnumerable<string> deviceArgs)
+    {
+        string qmp = Path.Combine(directory, $"qmp-{name}-{Guid.NewGuid():N}"[..40] + ".sock");
+        var start = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in new[] { "-M", "q35", "-nodefaults", "-no-user-config", "-display", "none", "-S", "-accel", "tcg",
+                     "-m", "64", "-name", name, "-qmp", $"unix:{qmp},server=on,wait=off" })
+            start.ArgumentList.Add(a);
+        foreach (string a in deviceArgs) start.ArgumentList.Add(a);
+        Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
+        return new QemuProcess(process, name, qmp);
+    }
+
+    /// <summary>The QMP connection (made on first use): proves QEMU finished device realize and runs.</summary>
+    public QmpClient Qmp => _qmp ??= QmpClient.Connect(QmpPath, Diagnostics);
+
+    /// <summary>The ivshmem device (vendor 0x1af4, device 0x1110) from query-pci, or null.</summary>
+    public JsonNode? IvshmemDevice()
+    {
+        JsonNode? buses = Qmp.Execute("query-pci", Diagnostics);
+        foreach (JsonNode? bus in buses!.AsArray())
+            foreach (JsonNode? device in bus!["devices"]!.AsArray())
+                if (device!["id"]!["vendor"]!.GetValue<int>() == 0x1af4 && device["id"]!["device"]!.GetValue<int>() == 0x1110)
+                    return device;
+        return null;
+    }
+
+    /// <summary>Size of BAR <paramref name="bar"/> of <paramref name="device"/>.</summary>
+    public static long BarSize(JsonNode device, int bar) =>
+        device["regions"]!.AsArray().Single(r => r!["bar"]!.GetValue<int>() == bar)!["size"]!.GetValue<long>();
+
+    public string Status() => Qmp.Execute("query-status", Diagnostics)!["status"]!.GetValue<string>();
+
+    /// <summary>Waits for QEMU to exit on its own; its exit code, or a failure after the bound.</summary>
+    public int WaitForExit()
+    {
+        if (!_process.WaitForExit(ExitTimeout))
+            Assert.Fail($"QEMU {Name} did not exit within {ExitTimeout.TotalSeconds:0} s (hung?): {Diagnostics()}");
+        _process.WaitForExit(); // flush the output readers
+        return _process.ExitCode;
+    }
+
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.WaitForExit();
+    }
+
+    public string Diagnostics() => $"QEMU {Name} (pid {_process.Id}{(_process.HasExited ? $", exited {_process.ExitCode}" : "")}) said: {Stderr}";
+
+    public void Dispose()
+    {
+        _qmp?.Dispose();
+        try { Kill(); }
+        catch (InvalidOperationException) { /* never started */ }
+        _process.Dispose();
+    }
+}
