@@ -56,6 +56,21 @@ public sealed class BenchmarkSmokeTests : IDisposable
         Assert.All(new[] { "table.txt", "table.md", "throughput.png", "throughput.svg" },
             f => Assert.True(new FileInfo(Path.Combine(outDir, f)).Length > 0, $"{f} is missing or empty"));
         Assert.Contains("paper uds", stdout);
+        Assert.Contains("ivshmemd", root.GetProperty("settings").GetProperty("ring region").GetString());
+    }
+
+    [Fact]
+    public void SelfProvisionedRegionCarriesBothRingTransports()
+    {
+        string json = Path.Combine(_directory, "self.json");
+        var (exitCode, stdout, stderr) = RunBench(
+            "--region", "self", "--only", "throughput", "--transports", "ring,ring-zero-copy",
+            "--sizes", "16K", "--repeat", "1", "--region-size", "1M", "--json", json);
+        Assert.True(exitCode == 0, $"ivshmem-bench exited {exitCode}\n{stdout}\n{stderr}");
+
+        using JsonDocument report = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(["ring", "ring-zero-copy"], report.RootElement.GetProperty("throughput").EnumerateArray().Select(t => t.GetProperty("transport").GetString()));
+        Assert.Contains("self-provisioned", report.RootElement.GetProperty("settings").GetProperty("ring region").GetString());
     }
 
     [Fact]

@@ -22,7 +22,7 @@ internal sealed record BenchOptions
     public long Chunk { get; init; } = 256 * 1024;
     public long WindowLimit { get; init; } = 64L << 20;
     public long RegionSize { get; init; } = 64L << 20;
-    public string RegionSource { get; init; } = "self";
+    public string RegionSource { get; init; } = "daemon";
     public Ivshmem.Ring.WaitMode RingWait { get; init; } = Ivshmem.Ring.WaitMode.SpinThenBlock;
     public string Pin { get; init; } = "auto";
     public string? JsonPath { get; init; }
@@ -53,8 +53,8 @@ internal sealed record BenchOptions
           --window SIZE          largest send/receive buffer; bigger transfers cycle through it (default 64M)
           --region-size SIZE     the ring's region: two rings of about half of it (default 64M)
           --region daemon|self   who provisions the ring's regions: a running ivshmemd that the
-                                 processes join as host peers (daemon), or this program, with a
-                                 memfd and eventfds handed to them as ivshmemd would (self)
+                                 processes join as host peers (daemon, the default), or this
+                                 program, handing them a memfd and eventfds as ivshmemd would (self)
           --ring-wait MODE       how the ring's ends wait in the throughput runs: spin-then-block
                                  (default), block or busy-poll
           --pin auto|none|A,B    CPUs for the two processes of a pair (auto: 0 and 1 when there

@@ -3,9 +3,10 @@ using Ivshmem.Bench.Coordination;
 namespace Ivshmem.Bench.Ring;
 
 /// <summary>
-/// Where the ring transports' region comes from: the seam between a region this program provisions
-/// itself (<see cref="SelfProvisionedRegion"/>: a memfd and eventfds handed to the children) and one
-/// provisioned by a running ivshmemd that the children join as host peers. Either way each child ends
+/// Where the ring transports' region comes from: the seam between regions served by a running ivshmemd
+/// that the children join as host peers (<see cref="DaemonRegion"/>, the default) and a region this
+/// program provisions itself (<see cref="SelfProvisionedRegion"/>: a memfd and eventfds handed to the
+/// children), which needs no daemon. Either way each child ends
 /// up with an <see cref="Ivshmem.Guest.IvshmemEndpoint"/> and opens its channel the same way
 /// (<see cref="RingEndpoints"/>).
 /// </summary>
