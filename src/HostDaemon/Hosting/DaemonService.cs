@@ -54,7 +54,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
             context.Cancel = true;
             _reloading = Task.Run(ReloadAsync);
         });
-        PublishStatus(_server.Status);
+        // The first STATUS= went out from Start (StatusChanged), before READY=1.
         return Task.CompletedTask;
     }
 

@@ -36,6 +36,14 @@ internal static unsafe class NativeFds
     /// <summary>Tries to change the size of the file behind <paramref name="fd"/>; returns the errno (0 = it worked).</summary>
     public static int TryTruncate(int fd, long size) => ftruncate(fd, size) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
+    /// <summary>The size of the file behind <paramref name="fd"/> (fstat).</summary>
+    public static long FileSize(int fd)
+    {
+        Tmds.Linux.stat st;
+        if (fstat(fd, &st) != 0) throw new IOException($"fstat fd {fd}: errno {Marshal.GetLastSystemError()}");
+        return st.st_size;
+    }
+
     /// <summary>The open fds of this process, as /proc/self/fd lists them.</summary>
     public static int CountOpen() => Directory.GetFiles("/proc/self/fd").Length;
 
