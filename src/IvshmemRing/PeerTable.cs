@@ -106,6 +106,28 @@ public sealed class PeerTable
         throw new RegionFormatException($"peer table slot {slot}: the entry never became stable (its writer keeps it locked)");
     }
 
+    /// <summary>
+    /// True when <paramref name="slot"/> holds a present peer of <paramref name="epoch"/>, read under the
+    /// seqlock like <see cref="Read"/> but without decoding the name: a waiting channel asks this on
+    /// every peer check and after every wake-up that found nothing to do, so it must not allocate.
+    /// False also when the entry never becomes stable; <see cref="Read"/> then says why.
+    /// </summary>
+    internal bool IsPresentWithEpoch(int slot, uint epoch)
+    {
+        long e = _geometry.PeerEntryIndex(slot);
+        for (int attempt = 0; attempt < MaxReadAttempts; attempt++)
+        {
+            int seq1 = _memory.ReadInt32Acquire(e + SequenceOffset);
+            if ((seq1 & 1) != 0) { Thread.SpinWait(20); continue; }
+            int state = _memory.ReadInt32(e + StateOffset);
+            uint current = (uint)_memory.ReadInt32(e + EpochOffset);
+            Interlocked.MemoryBarrier(); // as in Read: the loads above stay before the second sequence read
+            if (_memory.ReadInt32Acquire(e + SequenceOffset) != seq1) continue;
+            return state == (int)PeerState.Present && current == epoch;
+        }
+        return false;
+    }
+
     /// <summary>Finds the present peer with the given name (VM name or host peer name).</summary>
     public PeerEntry? FindByName(string name)
     {

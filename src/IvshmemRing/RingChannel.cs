@@ -248,6 +248,10 @@ public sealed class RingChannel
 
     private static string? GoneReason(Region region, PeerEntry local, PeerEntry peer, string peerLabel)
     {
+        // The usual answer, both still there, comes without decoding names: this runs on every peer
+        // check and after every wake-up that found nothing to do, and waiting must not allocate.
+        if (region.Peers.IsPresentWithEpoch(peer.Slot, peer.Epoch) && region.Peers.IsPresentWithEpoch(local.Slot, local.Epoch))
+            return null;
         PeerEntry now = region.Peers.Read(peer.Slot);
         if (!now.IsPresent || now.Epoch != peer.Epoch)
             return now.IsPresent
