@@ -3,8 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using Ivshmem.Agent.Forwarding;
 using Ivshmem.Agent.Links;
-using Ivshmem.Agent.Measure;
-using Ivshmem.Agent.Protocol;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;
@@ -38,101 +36,23 @@ internal static class ForwardCommand
             // Forwarded connections may sit idle for hours: no stall timeout (a peer that leaves is
             // still noticed through the peer table).
             using RingLink link = AgentContext.OpenLink(endpoint, peer, WaitMode.SpinThenBlock, Timeout.InfiniteTimeSpan);
-            return Task.FromResult(parse.GetValue(listen) is { } address
-                ? Listen(context, link, Addresses.ParseListen(address), parse.GetValue(once), waitFor, ct)
-                : Connect(context, link, Addresses.ParseConnect(parse.GetRequiredValue(connect)), parse.GetValue(once), ct));
+            if (parse.GetValue(listen) is { } address)
+            {
+                EndPoint endPoint = Addresses.ParseListen(address);
+                using Socket listener = ForwardSession.Bind(endPoint);
+                context.Note($"forwarding connections to {endPoint} over the ring to {link.PeerLabel}");
+                try { ForwardSession.Listen(link, listener, parse.GetValue(once), waitFor, context.Note, ct); }
+                finally { ForwardSession.Unbind(endPoint); }
+            }
+            else
+            {
+                EndPoint target = Addresses.ParseConnect(parse.GetRequiredValue(connect));
+                context.Note($"taking connections from {link.PeerLabel} to {target}");
+                ForwardSession.Connect(link, target, parse.GetValue(once), context.Note, ct);
+            }
+            return Task.FromResult(ExitCodes.Ok);
         });
         return (command, Page);
-    }
-
-    private static int Listen(AgentContext context, RingLink link, EndPoint address, bool once, TimeSpan wait, CancellationToken ct)
-    {
-        ulong conversation = ConversationMessage.NewId();
-        link.Send(MessageTypes.Hello, new HelloMessage(Operation.Forward, conversation, -1, 0, address.ToString() ?? "").Encode(), ct);
-        Session.AwaitAccept(link, new byte[link.MaxPayload], conversation, wait, ct);
-
-        using var listener = new Socket(address.AddressFamily, SocketType.Stream, address is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
-        if (address is UnixDomainSocketEndPoint && address.ToString() is { } path && File.Exists(path)) File.Delete(path);
-        if (address is IPEndPoint) listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(address);
-        listener.Listen(16);
-        context.Note($"forwarding connections to {address} over the ring to {link.PeerLabel}");
-
-        using var forwarder = new Forwarder(link, null, context.Note);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var acceptor = new Thread(() => Accept(listener, forwarder, once, context, stop)) { IsBackground = true, Name = "forward accept" };
-        acceptor.Start();
-        try
-        {
-            forwarder.Run(conversation, stop.Token);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // --once finished, or SIGINT: say Bye so the other side resets and waits for the next client.
-        }
-        finally
-        {
-            forwarder.SayBye(conversation);
-            listener.Close();
-            if (address is UnixDomainSocketEndPoint && address.ToString() is { } socketPath) File.Delete(socketPath);
-        }
-        return ExitCodes.Ok;
-    }
-
-    private static void Accept(Socket listener, Forwarder forwarder, bool once, AgentContext context, CancellationTokenSource stop)
-    {
-        uint next = 1;
-        try
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                Socket socket = listener.Accept();
-                if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
-                uint id = next++;
-                context.Note($"connection {id} from {socket.RemoteEndPoint?.ToString() ?? "a local client"}");
-                forwarder.Accepted(socket, id);
-                if (once)
-                {
-                    while (forwarder.ActiveConnections > 0 && !stop.IsCancellationRequested) Thread.Sleep(50);
-                    stop.Cancel();
-                    return;
-                }
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or Ring.IvshmemException)
-        {
-            if (!stop.IsCancellationRequested) context.Note($"no longer accepting connections: {e.Message}");
-        }
-    }
-
-    private static int Connect(AgentContext context, RingLink link, EndPoint target, bool once, CancellationToken ct)
-    {
-        byte[] buffer = new byte[link.MaxPayload];
-        context.Note($"taking connections from {link.PeerLabel} to {target}");
-        while (true)
-        {
-            HelloMessage hello = Session.AwaitHello(link, buffer, Timeout.InfiniteTimeSpan, ct);
-            if (hello.Operation != Operation.Forward)
-            {
-                Session.Refuse(link, hello, $"this side runs 'forward --connect', not {hello.Operation.ToString().ToLowerInvariant()}", ct);
-                continue;
-            }
-            link.Send(MessageTypes.Accept, ConversationMessage.Encode(hello.Conversation), ct);
-            context.Note($"{link.PeerLabel} forwards connections from its {hello.Name}");
-            using (var forwarder = new Forwarder(link, target, context.Note))
-            {
-                try
-                {
-                    forwarder.Run(hello.Conversation, ct);
-                    context.Note($"{link.PeerLabel} stopped forwarding");
-                }
-                catch (PeerGoneException e) when (link.PeerStillThere)
-                {
-                    context.Note($"the forwarding session ended: {e.Message}");
-                }
-            }
-            if (once) return ExitCodes.Ok;
-        }
     }
 
     private static readonly ManPage Page = new()

@@ -36,7 +36,7 @@ internal static class RecvCommand
                     context.Note($"{link.PeerLabel} sends {(hello.Size >= 0 ? Units.Bytes(hello.Size) : "a stream")}{(hello.Name.Length > 0 ? $" ('{hello.Name}')" : "")}");
                     return target.Open();
                 }, target.Commit, progress, waitFor, ct);
-                context.Report($"received {result.Describe()} from {link.PeerLabel}; checksum verified");
+                context.Report($"received {result.Describe()} from {link.PeerLabel}; checksum verified{result.WakeupNote}");
                 return Task.FromResult(ExitCodes.Ok);
             }
             finally

@@ -33,7 +33,7 @@ internal static class SendCommand
             var progress = Progress.ForStandardError(context.Quiet, size);
             context.Note($"sending {(size is long s ? Units.Bytes(s) : "standard input")} to {link.PeerLabel}");
             TransferResult result = Sender.Run(link, input, size, name, progress, waitFor, ct);
-            context.Report($"sent {result.Describe()} to {link.PeerLabel}; the receiver verified the checksum");
+            context.Report($"sent {result.Describe()} to {link.PeerLabel}; the receiver verified the checksum{result.WakeupNote}");
             return Task.FromResult(ExitCodes.Ok);
         });
         return (command, Page);

@@ -17,6 +17,9 @@ internal sealed class Connection
     private int _credit = Forwarder.Window;
     private int _aborted;
     private int _halvesDone;
+    private readonly List<Thread> _threads = [];
+    private bool _joined;
+    private readonly CancellationTokenSource _connecting = new();
 
     public Connection(Forwarder owner, uint id, Socket? socket)
     {
@@ -25,18 +28,45 @@ internal sealed class Connection
         _socket = socket;
     }
 
-    public void Start()
+    /// <summary>Starts the two pumps (the listening side, once accepted).</summary>
+    public void Start() =>
+        StartThreads(new Thread(SocketToRing) { IsBackground = true, Name = $"forward {_id} socket->ring" },
+                     new Thread(RingToSocket) { IsBackground = true, Name = $"forward {_id} ring->socket" });
+
+    /// <summary>The connecting side: connects to <paramref name="target"/> on its own thread, then starts the pumps.</summary>
+    public void StartConnecting(EndPoint target) =>
+        StartThreads(new Thread(() => ConnectAndStart(target)) { IsBackground = true, Name = $"forward {_id} connect" });
+
+    /// <summary>Waits for every thread of this connection (after <see cref="Abort"/> they end
+    /// promptly); no thread is started afterwards.</summary>
+    public void Join()
     {
-        new Thread(SocketToRing) { IsBackground = true, Name = $"forward {_id} socket->ring" }.Start();
-        new Thread(RingToSocket) { IsBackground = true, Name = $"forward {_id} ring->socket" }.Start();
+        Thread[] threads;
+        lock (_threads)
+        {
+            _joined = true;
+            threads = [.. _threads];
+        }
+        foreach (Thread t in threads) t.Join();
     }
 
-    public void ConnectAndStart(EndPoint target)
+    private void StartThreads(params Thread[] threads)
+    {
+        lock (_threads)
+        {
+            if (_joined) return;
+            _threads.AddRange(threads);
+            foreach (Thread t in threads) t.Start();
+        }
+    }
+
+    private void ConnectAndStart(EndPoint target)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, target is UnixDomainSocketEndPoint ? ProtocolType.Unspecified : ProtocolType.Tcp);
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(_connecting.Token);
+            cts.CancelAfter(TimeSpan.FromSeconds(10));
             socket.ConnectAsync(target, cts.Token).AsTask().GetAwaiter().GetResult();
             if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
         }
@@ -80,6 +110,7 @@ internal sealed class Connection
             catch (Exception e) when (e is IOException or TimeoutException or OperationCanceledException or Ring.IvshmemException) { /* forwarding is ending anyway */ }
         }
         _toSocket.CompleteAdding();
+        _connecting.Cancel();
         lock (_creditLock) Monitor.PulseAll(_creditLock);
         try { _socket?.Close(); }
         catch (ObjectDisposedException) { /* closed already */ }

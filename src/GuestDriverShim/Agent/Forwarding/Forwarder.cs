@@ -23,6 +23,7 @@ internal sealed class Forwarder : IDisposable
     private readonly RingLink _link;
     private readonly Lock _sendLock = new();
     private readonly ConcurrentDictionary<uint, Connection> _connections = new();
+    private readonly ConcurrentBag<Connection> _all = [];
     private readonly EndPoint? _target;
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _stop = new();
@@ -45,6 +46,7 @@ internal sealed class Forwarder : IDisposable
     {
         var connection = new Connection(this, id, socket);
         _connections[id] = connection;
+        _all.Add(connection);
         Send(MessageTypes.FwdOpen, ForwardMessages.Id(id));
         connection.Start();
     }
@@ -92,10 +94,13 @@ internal sealed class Forwarder : IDisposable
         catch (Exception e) when (e is IOException or TimeoutException or Ring.IvshmemException) { /* the peer is gone anyway */ }
     }
 
+    /// <summary>Ends every connection and waits for their threads: after this, nothing of this
+    /// forwarder touches the ring (whose memory the caller may unmap next).</summary>
     public void Dispose()
     {
         _stop.Cancel();
-        foreach (Connection c in _connections.Values) c.Abort("forwarding ended", tellPeer: false);
+        foreach (Connection c in _all) c.Abort("forwarding ended", tellPeer: false);
+        foreach (Connection c in _all) c.Join();
         _stop.Dispose();
     }
 
@@ -143,7 +148,7 @@ internal sealed class Forwarder : IDisposable
         if (_target is null) throw new ProtocolException($"{_link.PeerLabel} opened a connection, but this side is the listening side");
         var connection = new Connection(this, id, null);
         _connections[id] = connection;
-        var thread = new Thread(() => connection.ConnectAndStart(_target)) { IsBackground = true, Name = $"forward {id} connect" };
-        thread.Start();
+        _all.Add(connection);
+        connection.StartConnecting(_target);
     }
 }

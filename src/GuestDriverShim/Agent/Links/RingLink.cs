@@ -79,8 +79,22 @@ internal sealed class RingLink : IMessageLink
 
     public void Flush() => _producer.Publish();
 
-    public int Receive(Span<byte> buffer, out int type, CancellationToken cancellationToken = default) =>
-        _channel.Receive(buffer, out type, cancellationToken);
+    /// <summary>Receives the next message of the running conversation. A record that belongs to a new
+    /// session of the peer (its program restarted) ends the conversation; it is left unreleased, so
+    /// <see cref="ReceiveFirst"/> can still start the next conversation from that session's beginning.</summary>
+    public int Receive(Span<byte> buffer, out int type, CancellationToken cancellationToken = default)
+    {
+        RingRecord record = _channel.Receive(cancellationToken);
+        if (PeerReopened())
+            throw new PeerGoneException($"peer {PeerLabel} re-opened its end of the channel (its program restarted); what it was sending has ended");
+        if (record.Payload.Length > buffer.Length)
+            throw new ArgumentException($"a message of {record.Payload.Length} bytes does not fit a buffer of {buffer.Length}", nameof(buffer));
+        record.Payload.CopyTo(buffer);
+        type = record.Type;
+        int length = record.Payload.Length;
+        _consumer.Release();
+        return length;
+    }
 
     public ValueTask SendAsync(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
         _channel.SendAsync(payload, type, cancellationToken);

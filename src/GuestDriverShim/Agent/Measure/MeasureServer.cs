@@ -43,6 +43,12 @@ internal static class MeasureServer
         listener.Bind(listenOn);
         listener.Listen(4);
         log($"listening on tcp {listener.LocalEndPoint}");
+        ServeTcp(listener, once, log, cancellationToken);
+    }
+
+    /// <summary>Answers clients that connect to <paramref name="listener"/>, one at a time.</summary>
+    public static void ServeTcp(Socket listener, bool once, Action<string> log, CancellationToken cancellationToken)
+    {
         while (true)
         {
             using TcpLink link = TcpLink.Accept(listener, cancellationToken);

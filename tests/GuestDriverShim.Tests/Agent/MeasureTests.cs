@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using Ivshmem.Agent.Cli;
+using Ivshmem.Agent.Links;
+using Ivshmem.Agent.Measure;
+using Ivshmem.Ring;
+
+namespace Ivshmem.Guest.Tests.Agent;
+
+/// <summary>ping and bench, client and server, over a real ring and over loopback TCP.</summary>
+public sealed class MeasureTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private readonly TestRegion _region = new();
+    private readonly TestEndpoint _a;
+    private readonly TestEndpoint _b;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _background = [];
+
+    public MeasureTests()
+    {
+        _a = _region.Join(0, "vm-a");
+        _b = _region.Join(1, "vm-b");
+    }
+
+    public void Dispose()
+    {
+        // Servers must stop touching the rings before the memory goes away.
+        _stop.Cancel();
+        Background.Drain(_background);
+        _region.Dispose();
+    }
+
+    private static RingLink Link(TestEndpoint from, string to, WaitMode mode = WaitMode.SpinThenBlock) =>
+        AgentContext.OpenLink(from, from.FindPeer(to), mode, Limit);
+
+    private Task Serve(bool once, WaitMode mode = WaitMode.SpinThenBlock)
+    {
+        RingLink link = Link(_b, "vm-a", mode);
+        return Background.Start(_background, () => MeasureServer.ServeRing(link, once, Timeout.InfiniteTimeSpan, _ => { }, _stop.Token));
+    }
+
+    [Fact]
+    public async Task PingTimesEveryRoundTripAndSleepsOnTheDoorbell()
+    {
+        Task server = Serve(once: true, WaitMode.Block);
+        PingResult result = Ping.Run(Link(_a, "vm-b", WaitMode.Block), 50, 64, TimeSpan.Zero, Limit, null, CancellationToken.None);
+
+        await server.WaitAsync(Limit);
+        Assert.Equal(50, result.RoundTripsUs.Count);
+        Assert.All(result.RoundTripsUs, us => Assert.True(us > 0));
+        Assert.True(result.Percentile(50) <= result.Percentile(99));
+        Assert.True(result.Wakeups > 0, "with block waits, pongs must arrive by doorbell");
+        Assert.Contains("ring round trip to 'vm-b' (id 11): 50 x 64 B", result.Summary("ring", "'vm-b' (id 11)"));
+    }
+
+    [Fact]
+    public async Task OneServerAnswersClientsOneAfterTheOtherWhicheverStartsFirst()
+    {
+        // The first client opens (and sends its Hello) before the server exists; the second is a new
+        // program (a new producer session) the server must follow.
+        RingLink early = Link(_a, "vm-b");
+        Task<PingResult> first = Background.Start(_background, () => Ping.Run(early, 5, 16, TimeSpan.Zero, Limit, null, _stop.Token));
+        Task server = Serve(once: false);
+        PingResult firstResult = await first.WaitAsync(Limit);
+        PingResult second = Ping.Run(Link(_a, "vm-b"), 7, 16, TimeSpan.Zero, Limit, null, CancellationToken.None);
+        BenchResult bench = Bench.Run(Link(_a, "vm-b"), 1 << 20, 4096, Limit, CancellationToken.None);
+
+        Assert.Equal(5, firstResult.RoundTripsUs.Count);
+        Assert.Equal(7, second.RoundTripsUs.Count);
+        Assert.Equal(1 << 20, bench.Bytes);
+        Assert.False(server.IsCompleted, "the server must keep serving");
+    }
+
+    [Fact]
+    public async Task BenchMovesTheBytesBothWays()
+    {
+        Task server = Serve(once: true);
+        BenchResult result = Bench.Run(Link(_a, "vm-b"), 8 << 20, 64 * 1024, Limit, CancellationToken.None);
+
+        await server.WaitAsync(Limit);
+        Assert.Equal(8 << 20, result.Bytes);
+        Assert.True(result.UploadRate > 0 && result.DownloadRate > 0);
+    }
+
+    [Fact]
+    public async Task ABenchChunkLargerThanTheRingAllowsIsCutToTheRingsMaximum()
+    {
+        Task server = Serve(once: true);
+        RingLink link = Link(_a, "vm-b");
+        BenchResult result = Bench.Run(link, 1 << 20, 16 << 20, Limit, CancellationToken.None);
+        await server.WaitAsync(Limit);
+        Assert.Equal(link.MaxPayload, result.Chunk);
+    }
+
+    [Fact]
+    public void PingAndBenchRunOverTcpForComparison()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(4);
+        string address = listener.LocalEndPoint!.ToString()!;
+        Task server = Background.Start(_background, () => MeasureServer.ServeTcp(listener, once: false, _ => { }, _stop.Token));
+
+        PingResult ping;
+        using (TcpLink tcp = TcpLink.Connect(address, Limit, CancellationToken.None))
+            ping = Ping.Run(tcp, 20, 64, TimeSpan.Zero, Limit, null, CancellationToken.None);
+        BenchResult bench;
+        using (TcpLink tcp = TcpLink.Connect(address, Limit, CancellationToken.None))
+            bench = Bench.Run(tcp, 4 << 20, 256 * 1024, Limit, CancellationToken.None);
+
+        Assert.Equal(20, ping.RoundTripsUs.Count);
+        Assert.Equal(-1, ping.Wakeups);
+        Assert.Equal(4 << 20, bench.Bytes);
+        Assert.False(server.IsFaulted);
+    }
+
+    [Fact]
+    public async Task AServerRefusesWhatItDoesNotServe()
+    {
+        Task server = Serve(once: true);
+        RingLink link = Link(_a, "vm-b");
+        // A forwarding session sent to a ping server is refused with the reason, not hung.
+        var e = Assert.Throws<Ivshmem.Agent.Protocol.ProtocolException>(() =>
+        {
+            link.Send(Ivshmem.Agent.Protocol.MessageTypes.Hello, new Ivshmem.Agent.Protocol.HelloMessage(Ivshmem.Agent.Protocol.Operation.Forward, 5, -1, 0, "").Encode());
+            Session.AwaitAccept(link, new byte[link.MaxPayload], 5, Limit, CancellationToken.None);
+        });
+        Assert.Contains("not forward", e.Message);
+        await server.WaitAsync(Limit);
+    }
+}
