@@ -128,6 +128,20 @@ internal static unsafe partial class Interop
 
     internal static int GetSeals(int fd) => CheckIo(fcntl(fd, F_GET_SEALS), $"fcntl(F_GET_SEALS) of fd {fd}");
 
+    internal const long HUGETLBFS_MAGIC = 0x958458f6;
+
+    /// <summary>The filesystem type (statfs f_type) of the file behind <paramref name="fd"/>.</summary>
+    internal static long FileSystemType(int fd, string what)
+    {
+        // struct statfs is 120 bytes on x86-64; f_type is its first field (a long).
+        long* buffer = stackalloc long[16];
+        CheckIo(fstatfs(fd, buffer), $"fstatfs {what}");
+        return buffer[0];
+    }
+
+    [LibraryImport("libc.so.6", SetLastError = true)]
+    private static partial int fstatfs(int fd, long* buffer);
+
     /// <summary>CLOCK_MONOTONIC in microseconds: what systemd wants in MONOTONIC_USEC=.</summary>
     internal static long MonotonicMicroseconds()
     {

@@ -107,6 +107,9 @@ internal sealed class RegionMemory : IDisposable
         var fd = new SafeFileHandle(Interop.OpenTempFile(mount), ownsHandle: true);
         try
         {
+            // Anywhere else the file would silently be ordinary memory; say so instead.
+            if (Interop.FileSystemType((int)fd.DangerousGetHandle(), mount) != Interop.HUGETLBFS_MAGIC)
+                throw new IOException($"region '{options.Name}': {mount} is not a hugetlbfs mount (mount -t hugetlbfs, or use /dev/hugepages)");
             // hugetlbfs only accepts sizes that are multiples of its page size; the configuration
             // checked that, so a failure here means no free huge pages (ENOMEM/ENOSPC): say so.
             try { Interop.Truncate((int)fd.DangerousGetHandle(), options.SizeBytes, $"the hugetlbfs file for region '{options.Name}'"); }
