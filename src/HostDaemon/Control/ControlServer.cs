@@ -40,7 +40,8 @@ internal sealed class ControlServer : IAsyncDisposable
     public void Start()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        ServedRegion.PrepareSocketPath(_path, "control socket", _log);
+        try { ServedRegion.PrepareSocketPath(_path, "control socket", _log); }
+        catch (IOException e) { throw new IOException($"control socket: {e.Message}", e); }
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

@@ -57,6 +57,8 @@ public static class DaemonEntryPoint
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // A failed start is logged once, by us, with the reason (event 5007), not as a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         // Our notifier first, so AddSystemd's TryAdd keeps it: it also does FDSTORE, and it is there
         // even when the parent is not systemd (a test or another supervisor owning NOTIFY_SOCKET).

@@ -141,7 +141,7 @@ internal sealed partial class ServedRegion
     private void Listen()
     {
         string path = Options.SocketPath;
-        PrepareSocketPath(path, Name, _log);
+        PrepareSocketPath(path, $"region '{Name}'", _log);
         int fd = Interop.SocketCreate(Tmds.Linux.LibC.SOCK_STREAM, nonBlocking: true);
         try
         {
@@ -160,7 +160,7 @@ internal sealed partial class ServedRegion
     }
 
     /// <summary>
-    /// Makes <paramref name="path"/> free for a new socket: nothing there is fine; a socket file that
+    /// Makes <paramref name="path"/> free for a new socket (<paramref name="what"/> names it in the log): nothing there is fine; a socket file that
     /// refuses connections is a leftover (a daemon that was killed) and is removed; a socket that
     /// accepts is another live server and a file that is not a socket is someone's data: both stop
     /// the region with the reason.
@@ -170,17 +170,17 @@ internal sealed partial class ServedRegion
         uint type = Interop.PathType(path);
         if (type == 0) return;
         if (type != Interop.S_IFSOCK_)
-            throw new IOException($"{what}: {path} exists and is not a socket; remove it or choose another socket path");
+            throw new IOException($"{path} exists and is not a socket; remove it or choose another socket path");
         int errno = Interop.ConnectProbe(path);
         if (errno == 0)
-            throw new IOException($"{what}: another server is listening on {path}; is ivshmemd already running?");
+            throw new IOException($"another server is listening on {path}; is ivshmemd already running?");
         if (errno is Interop.ECONNREFUSED or Interop.ENOENT)
         {
             Interop.Unlink(path);
             log.StaleSocketReplaced(what, path);
             return;
         }
-        throw Interop.ErrorFor(errno, $"{what}: checking the existing socket {path}");
+        throw Interop.ErrorFor(errno, $"checking the existing socket {path}");
     }
 
     /// <summary>Mode first, then owner and group.</summary>
