@@ -60,7 +60,7 @@ internal static class AgentApp
         var pages = new Dictionary<Command, ManPage>();
         var root = new RootCommand(RootPage.Summary);
         pages.Add(root, RootPage);
-        foreach (Option option in new Option[] { CommonOptions.Device, CommonOptions.Socket, CommonOptions.PeerName, CommonOptions.Access, CommonOptions.Map, CommonOptions.Bind, CommonOptions.Quiet })
+        foreach (Option option in new Option[] { CommonOptions.Device, CommonOptions.Socket, CommonOptions.PeerName, CommonOptions.Vectors, CommonOptions.Access, CommonOptions.Map, CommonOptions.Bind, CommonOptions.Quiet })
             root.Add(option);
         foreach (var (command, page) in new[]
                  {
@@ -114,7 +114,7 @@ internal static class AgentApp
         Description =
         [
             "ivshmem-agent runs inside a VM that has an ivshmem-doorbell device served by ivshmemd (see 'ivshmemd qemu-args'), or on the host as a peer of the same region (--socket). It finds the device in sysfs, maps its shared memory, and talks to the other peers of the region through one ring per direction per pair of peers, with doorbell interrupts to wake the other side instead of polling.",
-            "Peers are named as the region's peer table names them: a VM by its QEMU -name, a host process by the name it chose (--name) or host:USER:PID; a numeric ivshmem id works too. 'list' shows them.",
+            "Peers are named as the region's peer table names them: a VM by its QEMU -name, a host process by the name it chose (--peer-name) or host:USER:PID; a numeric ivshmem id works too. 'list' shows them.",
             "In a VM, doorbell interrupts need VFIO: the device bound to vfio-pci (--bind does it; the VM needs an IOMMU, QEMU's intel-iommu) and the agent run as root. Without VFIO the agent maps the device through sysfs and polls: it works, and burns a CPU while it waits. No kernel module beyond the stock vfio-pci is needed.",
             "Only one program at a time can hold a device through VFIO; run one ivshmem-agent per VM at a time.",
         ],
@@ -136,7 +136,7 @@ internal static class AgentApp
         [
             new("ivshmem-agent --bind list", "Bind the device to vfio-pci and show the peers."),
             new("ivshmem-agent send big.iso --to vm-b", "On vm-a; and 'ivshmem-agent recv --from vm-a -o big.iso' on vm-b."),
-            new("ivshmem-agent --socket /run/ivshmemd/web-db.sock --name loader send dump.sql --to db", "From a host process, as peer 'loader' of region web-db."),
+            new("ivshmem-agent --socket /run/ivshmemd/web-db.sock --peer-name loader send dump.sql --to db", "From a host process, as peer 'loader' of region web-db."),
         ],
         SeeAlso = ["ivshmem-agent COMMAND --help", "ivshmemd(8)", "docs/guest.md"],
     };

@@ -41,9 +41,9 @@ internal sealed class AgentContext
     public IvshmemEndpoint OpenEndpoint()
     {
         string? socket = Get(CommonOptions.Socket);
-        if (socket is not null) return HostPeerEndpoint.Connect(socket, Get(CommonOptions.PeerName), Note);
+        if (socket is not null) return HostPeerEndpoint.Connect(socket, Get(CommonOptions.PeerName), Get(CommonOptions.Vectors), Note);
         if (Get(CommonOptions.PeerName) is not null)
-            throw new ArgumentException("--name is for host-peer mode (--socket); a VM's name in the peer table is its QEMU -name");
+            throw new ArgumentException("--peer-name is for host-peer mode (--socket); a VM's name in the peer table is its QEMU -name");
         return GuestDevice.Open(new GuestDeviceOptions
         {
             Device = Get(CommonOptions.Device),

@@ -23,10 +23,19 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<string> PeerName = new("--name")
+    public static readonly Option<string> PeerName = new("--peer-name")
     {
+        // Not "--name": ivshmemd takes a process with "--name X" in its argv for QEMU's VM X.
         Description = "Host-peer mode: the name this process takes in the peer table (letters, digits, - _ .). Default: the daemon's host:USER:PID.",
         HelpName = "NAME",
+        Recursive = true,
+    };
+
+    public static readonly Option<int> Vectors = new("--vectors")
+    {
+        Description = "Host-peer mode: the region's doorbell vectors (its 'vectors' setting in the daemon's configuration). Like QEMU's vectors=, a client must know it.",
+        HelpName = "N",
+        DefaultValueFactory = _ => 2,
         Recursive = true,
     };
 
