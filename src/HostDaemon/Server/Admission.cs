@@ -18,9 +18,9 @@ internal readonly record struct AdmissionDecision(RefusalReason Refusal, PeerKin
 /// <list type="number">
 /// <item>allow: the peer's uid is in allow.users, or its primary or a supplementary gid is in
 /// allow.groups; both empty lets in anyone the socket's mode lets connect.</item>
-/// <item>A process whose argv carries a QEMU <c>-name</c> listed in the region's vms is that VM; any
-/// other QEMU is refused (it must not get in as a host peer of its user).</item>
-/// <item>Otherwise a process of a user in host_users is a host peer, named by the name it bound its
+/// <item>A QEMU (argv[0] qemu-*) whose <c>-name</c> is listed in the region's vms is that VM; any other
+/// QEMU is refused (it must not get in as a host peer of its user).</item>
+/// <item>Any other process of a user in host_users is a host peer, named by the name it bound its
 /// socket to (docs/protocol.md, "Host peer names") or host:USER:PID.</item>
 /// <item>Anything else is refused.</item>
 /// </list>
@@ -139,18 +139,21 @@ internal sealed class AdmissionPolicy
         return false;
     }
 
-    /// <summary>What the argv of process <paramref name="pid"/> says about it: whether it is a QEMU
-    /// (argv[0] is qemu-system-*, or it carries a -name) and its VM name (QEMU's -name guest=). Both
-    /// unknown when /proc cannot be read (it exited, or lives in another PID namespace: pid 0).</summary>
+    /// <summary>
+    /// What the argv of process <paramref name="pid"/> says about it: whether it is a QEMU (argv[0] is
+    /// qemu-system-*, qemu-kvm and the like) and, if so, its VM name (QEMU's -name guest=). Only a QEMU
+    /// has a VM name: a host tool may well take a "--name" option of its own. Both unknown when /proc
+    /// cannot be read (it exited, or lives in another PID namespace: pid 0).
+    /// </summary>
     public static (bool IsQemu, string? VmName) Identify(int pid)
     {
         if (pid <= 0) return (false, null);
         byte[] cmdline;
         try { cmdline = File.ReadAllBytes($"/proc/{pid}/cmdline"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return (false, null); }
-        string? vmName = QemuProcessName.FromCmdline(cmdline);
         int end = Array.IndexOf(cmdline, (byte)0);
         string program = Path.GetFileName(System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end));
-        return (vmName is not null || program.StartsWith("qemu-system", StringComparison.Ordinal), vmName);
+        bool isQemu = program.StartsWith("qemu", StringComparison.Ordinal);
+        return (isQemu, isQemu ? QemuProcessName.FromCmdline(cmdline) : null);
     }
 }

@@ -23,7 +23,7 @@ internal sealed class ChildPeer : IDisposable
 
     public static string Binary => Path.Combine(AppContext.BaseDirectory, "ivshmem-host-peer");
 
-    public static ChildPeer Join(string socket, string? name = null, int vectors = 2)
+    public static ChildPeer Join(string socket, string? name = null, int vectors = 2, Func<string>? diagnostics = null)
     {
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (string a in new[] { "join", socket, "--vectors", vectors.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
@@ -33,7 +33,7 @@ internal sealed class ChildPeer : IDisposable
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } joined || !joined.StartsWith("joined ", StringComparison.Ordinal))
         {
             process.Kill();
-            throw new InvalidOperationException($"ivshmem-host-peer did not join: {process.StandardError.ReadToEnd()}");
+            throw new InvalidOperationException($"ivshmem-host-peer did not join: {process.StandardError.ReadToEnd()}\n{diagnostics?.Invoke()}");
         }
         var fields = joined.Split(' ').Skip(1).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
         return new ChildPeer(process, int.Parse(fields["id"]), int.Parse(fields["slot"]));

@@ -14,7 +14,7 @@ public sealed class DepartureTests
     {
         using var server = new RunningServer(TestConfig.Region(maxPeers: 4));
         HostPeer observer = server.Connect();
-        using var child = ChildPeer.Join(server.SocketOf(), name: "doomed");
+        using var child = ChildPeer.Join(server.SocketOf(), name: "doomed", diagnostics: () => server.Log.ToString());
         Assert.True(observer.WaitForPeer(child.Id, Eventually.DefaultTimeout));
         Assert.True(observer.Region.Peers.Read(child.Slot).IsPresent);
         NativeFds.ReadEventFd(observer.OwnEventFd(0)); // the join rang it; start quiet
