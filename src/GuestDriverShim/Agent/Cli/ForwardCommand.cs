@@ -36,19 +36,27 @@ internal static class ForwardCommand
             // Forwarded connections may sit idle for hours: no stall timeout (a peer that leaves is
             // still noticed through the peer table).
             using RingLink link = AgentContext.OpenLink(endpoint, peer, WaitMode.SpinThenBlock, Timeout.InfiniteTimeSpan);
-            if (parse.GetValue(listen) is { } address)
+            try
             {
-                EndPoint endPoint = Addresses.ParseListen(address);
-                using Socket listener = ForwardSession.Bind(endPoint);
-                context.Note($"forwarding connections to {endPoint} over the ring to {link.PeerLabel}");
-                try { ForwardSession.Listen(link, listener, parse.GetValue(once), waitFor, context.Note, ct); }
-                finally { ForwardSession.Unbind(endPoint); }
+                if (parse.GetValue(listen) is { } address)
+                {
+                    EndPoint endPoint = Addresses.ParseListen(address);
+                    using Socket listener = ForwardSession.Bind(endPoint);
+                    context.Note($"forwarding connections to {endPoint} over the ring to {link.PeerLabel}");
+                    try { ForwardSession.Listen(link, listener, parse.GetValue(once), waitFor, context.Note, ct); }
+                    finally { ForwardSession.Unbind(endPoint); }
+                }
+                else
+                {
+                    EndPoint target = Addresses.ParseConnect(parse.GetRequiredValue(connect));
+                    context.Note($"taking connections from {link.PeerLabel} to {target}");
+                    ForwardSession.Connect(link, target, parse.GetValue(once), context.Note, ct);
+                }
             }
-            else
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                EndPoint target = Addresses.ParseConnect(parse.GetRequiredValue(connect));
-                context.Note($"taking connections from {link.PeerLabel} to {target}");
-                ForwardSession.Connect(link, target, parse.GetValue(once), context.Note, ct);
+                // SIGINT/SIGTERM is how a forwarder is stopped: not an error.
+                context.Note("stopped");
             }
             return Task.FromResult(ExitCodes.Ok);
         });

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Measure;
 using Ivshmem.Guest;
@@ -86,7 +85,8 @@ internal static class MeasureCommands
         }
         if (parse.GetValue(modes.Serve) && parse.GetValue(modes.TcpListen) is { } listen)
         {
-            MeasureServer.ServeTcp(Addresses.ParseListen(listen.Contains(':') || listen.StartsWith('/') ? listen : ":" + listen), parse.GetValue(modes.Once), context.Note, ct);
+            try { MeasureServer.ServeTcp(Addresses.ParseListen(listen.Contains(':') || listen.StartsWith('/') ? listen : ":" + listen), parse.GetValue(modes.Once), context.Note, ct); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { context.Note("stopped"); }
             return Task.FromResult(ExitCodes.Ok);
         }
         using IvshmemEndpoint endpoint = context.OpenEndpoint();
@@ -96,7 +96,9 @@ internal static class MeasureCommands
         if (parse.GetValue(modes.Serve))
         {
             context.Note($"answering ping and bench runs from {link.PeerLabel}");
-            MeasureServer.ServeRing(link, parse.GetValue(modes.Once), System.Threading.Timeout.InfiniteTimeSpan, context.Note, ct);
+            // SIGINT/SIGTERM is how a server is stopped: not an error.
+            try { MeasureServer.ServeRing(link, parse.GetValue(modes.Once), System.Threading.Timeout.InfiniteTimeSpan, context.Note, ct); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { context.Note("stopped"); }
         }
         else
         {
@@ -166,6 +168,4 @@ internal static class MeasureCommands
         ],
         SeeAlso = ["ivshmem-agent ping --help"],
     };
-
-    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
