@@ -73,7 +73,7 @@ internal sealed record BenchOptions
         var o = new BenchOptions();
         bool quick = args.Contains("--quick");
         if (quick)
-            o = o with { Quick = true, Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 20_000, Messages = 4_000_000, IdleMs = 500 };
+            o = o with { Quick = true, Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 10_000, Messages = 2_000_000, IdleMs = 500 };
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
