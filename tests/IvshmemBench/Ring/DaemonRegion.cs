@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Ivshmem.Bench.Coordination;
 using Tmds.Linux;
@@ -25,7 +26,9 @@ internal sealed class DaemonRegion : IRegionSource
     private readonly string _directory;
     private readonly Process _daemon;
     private readonly StringBuilder _output = new();
+    private readonly PosixSignalRegistration[] _signals;
     private int _next;
+    private bool _disposed;
 
     private DaemonRegion(long regionSize, string directory, Process daemon)
     {
@@ -36,6 +39,10 @@ internal sealed class DaemonRegion : IRegionSource
         _daemon.ErrorDataReceived += (_, e) => Append(e.Data);
         _daemon.BeginOutputReadLine();
         _daemon.BeginErrorReadLine();
+        // Interrupted (Ctrl+C, SIGTERM, SIGHUP), the run still stops its daemon before it exits; the
+        // children end by themselves when their stdin closes.
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+            .Select(s => PosixSignalRegistration.Create(s, _ => Dispose()))];
     }
 
     public string Description =>
@@ -96,6 +103,11 @@ internal sealed class DaemonRegion : IRegionSource
 
     public void Dispose()
     {
+        lock (_output)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
         if (!_daemon.HasExited)
         {
             // SIGTERM: the daemon tells its peers and removes its sockets.
@@ -103,6 +115,7 @@ internal sealed class DaemonRegion : IRegionSource
             if (!_daemon.WaitForExit(10_000)) _daemon.Kill(entireProcessTree: true);
         }
         _daemon.Dispose();
+        foreach (PosixSignalRegistration r in _signals) r.Dispose();
         try { Directory.Delete(_directory, recursive: true); }
         catch (IOException) { }
     }
