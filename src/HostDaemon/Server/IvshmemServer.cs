@@ -168,15 +168,28 @@ public sealed class IvshmemServer : IDisposable
         StopAsync(TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
     }
 
-    internal void PublishStatus()
+    /// <summary>Publishes a new <see cref="Status"/>. After a join or leave only that region's part is
+    /// rebuilt (<paramref name="changed"/>); the others are reused, so a busy region among many costs
+    /// little.</summary>
+    internal void PublishStatus(ServedRegion? changed = null)
     {
-        var order = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < Options.Regions.Count; i++) order[Options.Regions[i].Name] = i;
-        var regions = _regions.Values
-            .OrderBy(r => order.TryGetValue(r.Name, out int i) ? i : int.MaxValue)
-            .ThenBy(r => r.Name, StringComparer.Ordinal)
-            .Select(r => r.BuildStatus())
-            .ToList();
+        ServerStatus previous = Status;
+        List<RegionStatus> regions;
+        if (changed is not null && previous.Regions.Count == _regions.Count && previous.Regions.Any(r => r.Name == changed.Name))
+        {
+            regions = new List<RegionStatus>(previous.Regions.Count);
+            foreach (RegionStatus r in previous.Regions) regions.Add(r.Name == changed.Name ? changed.BuildStatus() : r);
+        }
+        else
+        {
+            var order = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < Options.Regions.Count; i++) order[Options.Regions[i].Name] = i;
+            regions = _regions.Values
+                .OrderBy(r => order.TryGetValue(r.Name, out int i) ? i : int.MaxValue)
+                .ThenBy(r => r.Name, StringComparer.Ordinal)
+                .Select(r => r.BuildStatus())
+                .ToList();
+        }
         var status = new ServerStatus(regions);
         Volatile.Write(ref _status, status);
         StatusChanged?.Invoke(status);

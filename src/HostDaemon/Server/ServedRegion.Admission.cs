@@ -110,7 +110,7 @@ internal sealed partial class ServedRegion
         foreach (PeerConnection other in _peers.ToArray()) Pump(other);
         foreach (PeerConnection other in _peers)
             if (other != peer) RingControl(other);
-        _server.PublishStatus();
+        _server.PublishStatus(this);
     }
 
     /// <summary>The next unused id, or -1. Ids only grow (QEMU 7.2 corrupts its heap when an id comes
