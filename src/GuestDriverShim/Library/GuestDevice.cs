@@ -100,7 +100,14 @@ public sealed class GuestDevice : IvshmemEndpoint
             {
                 int[] fds = vfio.EnableMsix(Math.Min(vectors, IvshmemRegisters.MaxVectors));
                 msixOn = true;
-                waiter = new EventFdWaiter(fds, ownsFds: true);
+                try { waiter = new EventFdWaiter(fds, ownsFds: true); }
+                catch
+                {
+                    TryDisableMsix(vfio);
+                    msixOn = false;
+                    foreach (int fd in fds) Interop.Close(fd);
+                    throw;
+                }
             }
             else
             {
