@@ -60,12 +60,13 @@ internal static class MeasureCommands
         var modes = new ModeOptions();
         var bytes = CommonOptions.SizeOption("--bytes", "How much to move each way.", 64L << 20);
         var chunk = CommonOptions.SizeOption("--chunk", "Bytes per message (a ring's limit is an eighth of its capacity; 'info' shows it).", Bench.DefaultChunk);
+        var rounds = new Option<int>("--rounds", "-r") { Description = "Rounds of upload and download; the best and the median are reported.", HelpName = "N", DefaultValueFactory = _ => 3 };
         var waitMode = CommonOptions.WaitModeOption(WaitMode.SpinThenBlock);
-        var command = new Command("bench", BenchPage.Summary) { bytes, chunk, waitMode };
+        var command = new Command("bench", BenchPage.Summary) { bytes, chunk, rounds, waitMode };
         modes.AddTo(command);
         command.SetAction((parse, ct) => Run(parse, modes, parse.GetValue(waitMode), ct, (context, link) =>
         {
-            BenchResult result = Bench.Run(link, parse.GetValue(bytes), (int)Math.Min(parse.GetValue(chunk), int.MaxValue), CommonOptions.Seconds(parse.GetValue(modes.Wait)), ct);
+            BenchResult result = Bench.Run(link, parse.GetValue(bytes), (int)Math.Min(parse.GetValue(chunk), int.MaxValue), CommonOptions.Seconds(parse.GetValue(modes.Wait)), ct, parse.GetValue(rounds));
             context.Output.WriteLine(result.Summary(link.Transport, link.PeerLabel));
         }));
         return (command, BenchPage);
@@ -144,14 +145,14 @@ internal static class MeasureCommands
         Summary = "measure throughput to and from a peer",
         Synopsis =
         [
-            "ivshmem-agent bench --to PEER [--bytes SIZE] [--chunk SIZE] [--wait-mode block|spin|poll]",
+            "ivshmem-agent bench --to PEER [--bytes SIZE] [--chunk SIZE] [--rounds N] [--wait-mode block|spin|poll]",
             "ivshmem-agent bench --serve --from PEER [--once]",
-            "ivshmem-agent bench --tcp HOST:PORT [--bytes SIZE] [--chunk SIZE]",
+            "ivshmem-agent bench --tcp HOST:PORT [--bytes SIZE] [--chunk SIZE] [--rounds N]",
             "ivshmem-agent bench --serve --tcp-listen [ADDR:]PORT [--once]",
         ],
         Description =
         [
-            "Moves --bytes to the peer in messages of --chunk bytes, waits until the peer has them all, then asks the peer for the same amount and times its arrival. Both sides copy every payload from or into their own memory, as real senders and receivers do. Prints both rates in MB/s (10^6 bytes per second).",
+            "Moves --bytes to the peer in messages of --chunk bytes, waits until the peer has them all, then asks the peer for the same amount and times its arrival; --rounds times. Both sides copy every payload from or into their own memory, as real senders and receivers do. Prints, for each direction, the best round's rate and the median in MB/s (10^6 bytes per second): the best is the one least disturbed by whatever else the machine was doing.",
             "The peer runs 'bench --serve' (or 'ping --serve': one server answers both). --tcp and --tcp-listen run the same over TCP, for comparing the ring with the network.",
         ],
         ExitStatus =

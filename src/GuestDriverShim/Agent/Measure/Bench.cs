@@ -6,19 +6,29 @@ using Ivshmem.Guest;
 
 namespace Ivshmem.Agent.Measure;
 
-/// <summary>Throughput both ways, as the client measured it.</summary>
-internal sealed record BenchResult(long Bytes, int Chunk, TimeSpan Upload, TimeSpan Download, long Wakeups)
+/// <summary>Throughput both ways, as the client measured it, for each round.</summary>
+internal sealed record BenchResult(long Bytes, int Chunk, IReadOnlyList<TimeSpan> Uploads, IReadOnlyList<TimeSpan> Downloads, long Wakeups)
 {
-    public double UploadRate => Bytes / Upload.TotalSeconds;
-    public double DownloadRate => Bytes / Download.TotalSeconds;
+    /// <summary>The best round's rate (the least disturbed by whatever else the machine ran).</summary>
+    public double UploadRate => Bytes / Uploads.Min().TotalSeconds;
+    public double DownloadRate => Bytes / Downloads.Min().TotalSeconds;
+    public double UploadMedianRate => Bytes / Median(Uploads).TotalSeconds;
+    public double DownloadMedianRate => Bytes / Median(Downloads).TotalSeconds;
 
     public string Summary(string transport, string peer) => string.Create(CultureInfo.InvariantCulture,
-        $"{transport} throughput with {peer}: {Units.Bytes(Bytes)} in {Units.Bytes(Chunk)} messages: to peer {Units.Rate(UploadRate)} ({Upload.TotalSeconds:0.000} s), from peer {Units.Rate(DownloadRate)} ({Download.TotalSeconds:0.000} s){(Wakeups >= 0 ? $", {Wakeups} doorbell interrupts" : "")}");
+        $"{transport} throughput with {peer}: {Units.Bytes(Bytes)} in {Units.Bytes(Chunk)} messages, {Uploads.Count} rounds: to peer {Units.Rate(UploadRate)} (median {Units.Rate(UploadMedianRate)}), from peer {Units.Rate(DownloadRate)} (median {Units.Rate(DownloadMedianRate)}){(Wakeups >= 0 ? $", {Wakeups} doorbell interrupts" : "")}");
+
+    private static TimeSpan Median(IReadOnlyList<TimeSpan> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[(sorted.Length - 1) / 2];
+    }
 }
 
 /// <summary>
 /// Bench: the client sends N bytes in messages of one chunk size and waits for the server to say it
-/// has them all (upload), then asks for N bytes and times their arrival (download). Each side copies
+/// has them all (upload), then asks for N bytes and times their arrival (download); as many rounds
+/// as asked, reporting the best and the median. Each side copies
 /// the payload from or into private memory, as a real sender and receiver would; the time includes
 /// one request round trip, which is nothing next to the transfer.
 /// </summary>
@@ -26,8 +36,9 @@ internal static class Bench
 {
     public const int DefaultChunk = 256 * 1024;
 
-    public static BenchResult Run(IMessageLink link, long bytes, int chunk, TimeSpan answerTimeout, CancellationToken cancellationToken)
+    public static BenchResult Run(IMessageLink link, long bytes, int chunk, TimeSpan answerTimeout, CancellationToken cancellationToken, int rounds = 1)
     {
+        rounds = Math.Max(1, rounds);
         chunk = Math.Clamp(chunk, 64, link.MaxPayload);
         ulong conversation = ConversationMessage.NewId();
         link.Send(MessageTypes.Hello, new HelloMessage(Operation.Bench, conversation, bytes, chunk, "").Encode(), cancellationToken);
@@ -36,26 +47,31 @@ internal static class Bench
         long wakeupsBefore = link.Wakeups;
 
         byte[] pattern = Pattern(chunk);
-        long start = Stopwatch.GetTimestamp();
-        SendData(link, bytes, pattern, cancellationToken);
-        link.Send(MessageTypes.End, new EndMessage(conversation, bytes, 0).Encode(), cancellationToken);
-        link.Flush();
-        int n = link.Receive(buffer, out int type, cancellationToken);
-        if (type != MessageTypes.BenchResult) throw Unexpected(link, type, "BenchResult");
-        TimeSpan upload = Stopwatch.GetElapsedTime(start);
-        (long received, _) = PairMessage.Decode(buffer.AsSpan(0, n));
-        if (received != bytes) throw new ProtocolException($"{link.PeerLabel} received {received} of {bytes} bytes");
+        var uploads = new List<TimeSpan>(rounds);
+        var downloads = new List<TimeSpan>(rounds);
+        for (int round = 0; round < rounds; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            SendData(link, bytes, pattern, cancellationToken);
+            link.Send(MessageTypes.End, new EndMessage(conversation, bytes, 0).Encode(), cancellationToken);
+            link.Flush();
+            int n = link.Receive(buffer, out int type, cancellationToken);
+            if (type != MessageTypes.BenchResult) throw Unexpected(link, type, "BenchResult");
+            uploads.Add(Stopwatch.GetElapsedTime(start));
+            (long received, _) = PairMessage.Decode(buffer.AsSpan(0, n));
+            if (received != bytes) throw new ProtocolException($"{link.PeerLabel} received {received} of {bytes} bytes");
 
-        start = Stopwatch.GetTimestamp();
-        link.Send(MessageTypes.BenchPull, PairMessage.Encode(bytes, chunk), cancellationToken);
-        link.Flush();
-        long got = ReceiveData(link, buffer, cancellationToken);
-        TimeSpan download = Stopwatch.GetElapsedTime(start);
-        if (got != bytes) throw new ProtocolException($"{link.PeerLabel} sent {got} of {bytes} bytes");
+            start = Stopwatch.GetTimestamp();
+            link.Send(MessageTypes.BenchPull, PairMessage.Encode(bytes, chunk), cancellationToken);
+            link.Flush();
+            long got = ReceiveData(link, buffer, cancellationToken);
+            downloads.Add(Stopwatch.GetElapsedTime(start));
+            if (got != bytes) throw new ProtocolException($"{link.PeerLabel} sent {got} of {bytes} bytes");
+        }
         long wakeups = wakeupsBefore < 0 ? -1 : link.Wakeups - wakeupsBefore;
         link.Send(MessageTypes.Bye, ConversationMessage.Encode(conversation), cancellationToken);
         link.Flush();
-        return new BenchResult(bytes, chunk, upload, download, wakeups);
+        return new BenchResult(bytes, chunk, uploads, downloads, wakeups);
     }
 
     /// <summary>The server side of one bench conversation.</summary>
