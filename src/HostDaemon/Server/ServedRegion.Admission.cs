@@ -73,6 +73,8 @@ internal sealed partial class ServedRegion
             slot = Array.IndexOf(_slots, null);
             if (slot < 0) decision = AdmissionDecision.Refuse(RefusalReason.RegionFull, $"all {Options.MaxPeers} peer slots are taken (max_peers)");
         }
+        if (decision.Admitted && System.Text.Encoding.UTF8.GetByteCount(decision.Name) > PeerTable.MaxNameBytes)
+            decision = AdmissionDecision.Refuse(RefusalReason.NotAdmitted, $"its name '{decision.Name}' is longer than the {PeerTable.MaxNameBytes} bytes a peer table entry holds; use a shorter -name");
         if (decision.Admitted)
         {
             id = AllocatePeerId();
@@ -98,8 +100,10 @@ internal sealed partial class ServedRegion
         catch
         {
             foreach (int e in eventFds) Interop.Close(e);
-            throw;
+            throw; // the caller refuses the connection: nothing was sent yet
         }
+        // From here on nothing throws for a reason the peer could cause (its name was checked above):
+        // fd store sends report failure by result, the ledger and the peer table are plain stores.
         StorePeerFds(peer);
         Ledger.Admit(slot, id, credentials.Pid, credentials.Uid, decision.Kind, decision.Name, Ledger.TakeJoinSerial(), peer.Since);
         Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name);

@@ -19,7 +19,7 @@ internal sealed class QemuConfig
     public string Path { get; }
     public DaemonOptions Options { get; }
 
-    public static QemuConfig Write(TestDirectory dir, int vectors = 2)
+    public static QemuConfig Write(TestDirectory dir, int vectors = 2, string vms = "vm-a, vm-b, vm-c")
     {
         string path = dir.File("ivshmemd.yaml");
         File.WriteAllText(path, $"""
@@ -30,7 +30,7 @@ internal sealed class QemuConfig
                 size: 1M
                 vectors: {vectors}
                 max_peers: 4
-                vms: [vm-a, vm-b, vm-c]
+                vms: [{vms}]
                 host_users: [{TestConfig.CurrentUser}]
             """);
         ConfigLoadResult loaded = ConfigLoader.Load(path);

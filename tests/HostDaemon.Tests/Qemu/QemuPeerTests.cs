@@ -76,4 +76,19 @@ public sealed class QemuPeerTests
         Assert.Contains("vm-stranger", Assert.Single(server.Log.WithEvent(3000)).Message);
         Assert.Empty(server.RegionStatus("q").Peers);
     }
+
+    [Fact]
+    public void QemuWhoseNameDoesNotFitThePeerTableIsRefusedSayingSo()
+    {
+        string longName = "vm-" + new string('x', 70);
+        using var dir = new TestDirectory();
+        QemuConfig config = QemuConfig.Write(dir, vms: longName);
+        using var server = new RunningServer(config.Options, dir);
+
+        using var vm = QemuProcess.Start(longName, dir.Path, config.QemuArgs(longName));
+
+        Assert.Equal(1, vm.WaitForExit());
+        Assert.Contains("server sent version 1, expecting 0", vm.Stderr);
+        Assert.Contains("longer than the 64 bytes", Assert.Single(server.Log.WithEvent(3000)).Message);
+    }
 }
