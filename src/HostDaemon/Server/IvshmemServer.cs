@@ -25,6 +25,7 @@ public sealed record ReloadOutcome(
 public sealed class IvshmemServer : IDisposable
 {
     private readonly Dictionary<string, ServedRegion> _regions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastPeerIds = new(StringComparer.Ordinal);
     private readonly RestoredFds _restored;
     private Thread? _thread;
     private volatile bool _running;
@@ -149,6 +150,12 @@ public sealed class IvshmemServer : IDisposable
         _thread.Join();
         Loop.Dispose();
     }
+
+    /// <summary>The next peer id of a region of this name that was closed earlier in this run (0 if none).</summary>
+    internal long LastPeerIdOf(string region) => _lastPeerIds.GetValueOrDefault(region);
+
+    internal void RememberLastPeerId(string region, long nextPeerId) =>
+        _lastPeerIds[region] = Math.Max(nextPeerId, _lastPeerIds.GetValueOrDefault(region));
 
     /// <summary>For testing: sets a region's next peer id (the ledger's counter), so the end of the id
     /// space can be reached without 65536 connections.</summary>

@@ -58,6 +58,9 @@ internal sealed partial class ServedRegion
     public static ServedRegion Open(IvshmemServer server, RegionOptions options, RestoredFds restored)
     {
         (RegionMemory memory, PeerLedger ledger) = RestoreOrCreateMemory(server, options, restored);
+        // A region re-created under the same name (changed, or removed and added again) continues the
+        // ids of its predecessor: ids are never handed out twice in a region while the daemon runs.
+        if (!memory.Restored) ledger.NextPeerId = Math.Max(ledger.NextPeerId, server.LastPeerIdOf(options.Name));
         ServedRegion region;
         try
         {
@@ -223,6 +226,7 @@ internal sealed partial class ServedRegion
     /// </summary>
     public void Close(bool unlinkSocket)
     {
+        _server.RememberLastPeerId(Name, Ledger.NextPeerId);
         StopListening(unlinkSocket);
         foreach (PeerConnection peer in _peers.ToArray()) Drop(peer);
         _peers.Clear();

@@ -46,6 +46,7 @@ public sealed class ReloadTests
         using HostPeer later = HostPeer.Connect(server.SocketOf("a"));
         Assert.Equal(2L << 20, later.Memory.Length);
         Assert.NotEqual(formatId, later.Region.FormatId);
+        Assert.Equal(second.OwnId + 1, later.OwnId); // new memory, but the ids go on
     }
 
     [Fact]
