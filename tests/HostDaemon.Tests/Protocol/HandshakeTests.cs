@@ -73,6 +73,54 @@ public sealed class HandshakeTests
     }
 
     [Fact]
+    public void PeerWhoseSocketIsFullGetsTheRestOfItsMessagesWhenItReadsAgain()
+    {
+        // A peer that does not read: the announcements of 7 newcomers with 64 eventfds each do not fit
+        // in its socket, so the daemon must stop in the middle and carry on when it reads again.
+        using var server = new RunningServer(TestConfig.Region(size: 16 << 20, vectors: 64, maxPeers: 8));
+        HostPeer quiet = server.Connect(track: false);
+        var others = Enumerable.Range(0, 7).Select(_ => server.Connect()).ToList();
+        Eventually.True(() => server.Log.WithEvent(2003).Any(), "the daemon found the quiet peer's socket full");
+
+        quiet.StartTrackingPeers();
+
+        foreach (HostPeer other in others)
+            Assert.True(quiet.WaitForPeer(other.OwnId, Eventually.DefaultTimeout), $"the quiet peer got all 64 eventfds of {other.OwnId}");
+        Assert.Equal(3 + 64 + 7 * 64, quiet.Messages.Count);
+        Assert.Empty(quiet.Problems);
+    }
+
+    [Fact]
+    public void PeersThatLeaveBeforeAQuietPeerHeardAllOfThemAreCutShortOrNeverMentioned()
+    {
+        using var server = new RunningServer(TestConfig.Region(size: 16 << 20, vectors: 64, maxPeers: 8));
+        HostPeer quiet = server.Connect(track: false);
+        var others = Enumerable.Range(0, 7).Select(_ => server.Connect()).ToList();
+        Eventually.True(() => server.Log.WithEvent(2003).Any(), "the daemon found the quiet peer's socket full");
+        var leaving = others.Skip(4).ToList();
+        foreach (HostPeer p in leaving) p.Dispose();
+        server.WaitForPeerCount(5);
+
+        quiet.StartTrackingPeers();
+
+        foreach (HostPeer p in others.Take(4))
+            Assert.True(quiet.WaitForPeer(p.OwnId, Eventually.DefaultTimeout));
+        foreach (HostPeer p in leaving)
+        {
+            // Either it was never mentioned, or some of its eventfds came and then its departure: never
+            // a departure without an announcement, never eventfds without the departure.
+            var about = quiet.Messages.Skip(3 + 64).Where(m => m.Value == p.OwnId).ToList();
+            if (about.Count == 0) continue;
+            Assert.True(quiet.WaitForDeparture(p.OwnId, Eventually.DefaultTimeout), $"peer {p.OwnId} was announced, so its departure follows");
+            about = quiet.Messages.Skip(3 + 64).Where(m => m.Value == p.OwnId).ToList();
+            Assert.InRange(about.Count(m => m.HasFd), 1, 64);
+            Assert.False(about[^1].HasFd);
+            Assert.Single(about, m => !m.HasFd);
+        }
+        Assert.Empty(quiet.Problems);
+    }
+
+    [Fact]
     public void MemoryIsASealedMemfdHoldingAFormattedRegionOfTheConfiguredGeometry()
     {
         using var server = new RunningServer(TestConfig.Region(size: 4 << 20, maxPeers: 3));

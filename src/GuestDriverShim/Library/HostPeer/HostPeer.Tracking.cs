@@ -4,6 +4,18 @@ namespace Ivshmem.Guest;
 
 public sealed partial class HostPeer
 {
+    /// <summary>Starts following join and leave announcements now, for a peer connected with
+    /// <see cref="HostPeerOptions.TrackPeers"/> off (what it missed meanwhile waits in its socket).</summary>
+    public void StartTrackingPeers()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_readerThread is not null) return;
+        }
+        StartReader();
+    }
+
     private void StartReader()
     {
         _stopFd = Interop.EventFdCreate();
