@@ -27,10 +27,11 @@ public sealed class DepartureTests
         Assert.Equal((long)child.Id, announcement.Value);
         Assert.False(announcement.HasFd);
         Assert.Equal(before + 1, observer.Messages.Count);
-        PeerEntry entry = observer.Region.Peers.Read(child.Slot);
-        Assert.Equal(PeerState.Gone, entry.State);
+        // The bare id goes out first, then the peer table changes, then vector 0 rings (docs/protocol.md 5).
+        Eventually.True(() => observer.Region.Peers.Read(child.Slot).State == PeerState.Gone, "the peer table shows it gone");
         Eventually.True(() => NativeFds.ReadEventFd(observer.OwnEventFd(0)) > 0, "the observer's control vector was rung");
         Assert.Equal(0UL, NativeFds.ReadEventFd(observer.OwnEventFd(1))); // only the control vector
+        server.WaitForPeerCount(1); // the status is published last
         Assert.Equal([observer.OwnId], server.RegionStatus().Peers.Select(p => p.Id));
         Eventually.True(() => server.Log.WithEvent(2001).Any(), "the departure was logged");
         Assert.Contains("doomed", Assert.Single(server.Log.WithEvent(2001)).Message);

@@ -48,7 +48,8 @@ public sealed class QemuPeerTests
         a.Kill();
 
         Assert.True(observer.WaitForDeparture(aEntry.PeerId, Eventually.DefaultTimeout), "the daemon announced vm-a's departure");
-        Assert.Equal(PeerState.Gone, observer.Region.Peers.Read(aEntry.Slot).State);
+        Eventually.True(() => observer.Region.Peers.Read(aEntry.Slot).State == PeerState.Gone, "the peer table shows vm-a gone");
+        server.WaitForPeerCount(2, "q"); // the status is published last
         Assert.Equal(new[] { "vm-b", observer.Self.Name }.Order(), server.RegionStatus("q").Peers.Select(p => p.Name).Order());
         Assert.Equal("prelaunch", b.Status()); // vm-b took the departure message and runs on
 

@@ -68,9 +68,12 @@ public sealed class RestartTests
         service.StartProcess();
 
         Assert.True(staying.WaitForDeparture(leaving.OwnId, Eventually.DefaultTimeout), "the restarted daemon told the others");
-        Assert.Equal(PeerState.Gone, staying.Region.Peers.Read(slot).State);
-        Assert.Contains("1 peers of the previous instance resumed (0 orphaned), 1 had left", service.Process.Log);
-        Assert.DoesNotContain(service.Systemd.StoredNames, n => n.StartsWith($"a.p{leaving.OwnId}.", StringComparison.Ordinal));
+        Eventually.True(() => staying.Region.Peers.Read(slot).State == PeerState.Gone, "the peer table shows it gone");
+        // Usually systemd has already dropped its hung-up connection ("1 had left" at restore); if a
+        // copy of it was still open somewhere for a moment, the new daemon restores it and sees the end
+        // of file itself. Either way the others are told and the store forgets it.
+        Assert.Matches("1 peers of the previous instance resumed \\(0 orphaned\\), 1 had left|2 peers of the previous instance resumed", service.Process.Log);
+        Eventually.True(() => !service.Systemd.StoredNames.Any(n => n.StartsWith($"a.p{leaving.OwnId}.", StringComparison.Ordinal)), "the fd store forgot the peer that left");
     }
 
     [Fact]
