@@ -6,7 +6,8 @@ using static Tmds.Linux.LibC;
 namespace Ivshmem.Daemon.Tests.Infrastructure;
 
 /// <summary>One sd_notify datagram as received: its text and the fds that came with it.</summary>
-internal sealed record Datagram(string Text, int FdCount)
+/// <param name="Observed">What <see cref="FakeSystemd.Probe"/> saw the moment the datagram arrived.</param>
+internal sealed record Datagram(string Text, int FdCount, string? Observed = null)
 {
     public IReadOnlyDictionary<string, string> Fields => Text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
         .Select(l => l.Split('=', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last().Length > 1 ? g.Last()[1] : "");
@@ -50,6 +51,10 @@ internal sealed unsafe class FakeSystemd : IDisposable
     }
 
     public string NotifySocket { get; }
+
+    /// <summary>Looked at on the receiving thread as each datagram arrives (before anyone can react to
+    /// it), e.g. which socket files exist when READY=1 comes.</summary>
+    public Func<string>? Probe { get; set; }
 
     public IReadOnlyList<Datagram> Datagrams
     {
@@ -168,7 +173,7 @@ internal sealed unsafe class FakeSystemd : IDisposable
                         for (int i = 0; i < count; i++) fds.Add(((int*)CMSG_DATA(c))[i]);
                     }
                 }
-                var datagram = new Datagram(Encoding.UTF8.GetString(buffer, 0, (int)n), fds.Count);
+                var datagram = new Datagram(Encoding.UTF8.GetString(buffer, 0, (int)n), fds.Count, Probe?.Invoke());
                 lock (_gate)
                 {
                     Apply(datagram, fds);

@@ -14,7 +14,11 @@ internal sealed class ServiceUnderTest : IDisposable
         Dir = dir;
         ConfigPath = configPath;
         Environment = environment;
-        Systemd = new FakeSystemd(dir);
+        Systemd = new FakeSystemd(dir)
+        {
+            // Which sockets exist at the moment each datagram arrives (READY=1 must find them all).
+            Probe = () => string.Join(" ", Directory.GetFiles(dir.Path, "*.sock").Select(Path.GetFileName).Where(n => n != "notify.sock").Order(StringComparer.Ordinal)),
+        };
     }
 
     public TestDirectory Dir { get; }

@@ -18,7 +18,9 @@ public sealed class NotifyTests
         using var dir = new TestDirectory();
         using var service = ServiceUnderTest.Start(dir, ServiceUnderTest.Region("a") + ServiceUnderTest.Region("b", maxPeers: 2));
 
-        // READY=1 has been received: both region sockets and the control socket take connections now.
+        // When READY=1 arrived, every socket file was there...
+        Assert.Equal("a.sock b.sock control.sock", service.Systemd.Datagrams[service.ReadyIndex].Observed);
+        // ...and they take connections.
         using (HostPeer a = HostPeer.Connect(service.SocketOf("a")))
         using (HostPeer b = HostPeer.Connect(service.SocketOf("b")))
             Assert.Equal((0, 0), (a.OwnId, b.OwnId));
