@@ -46,7 +46,7 @@ internal sealed class DaemonRegion : IRegionSource
     }
 
     public string Description =>
-        $"served by ivshmemd ({Path.Combine(AppContext.BaseDirectory, "ivshmemd")} run, unprivileged): memfd regions of {Model.Sizes.Label(_regionSize)}, max_peers 2, {Vectors} vectors; the processes join as host peers over the region socket";
+        $"served by ivshmemd (the one built with the benchmark, 'ivshmemd run --config', unprivileged): memfd regions of {Model.Sizes.Label(_regionSize)}, max_peers 2, {Vectors} vectors; the processes join as host peers over the region socket";
 
     /// <summary>The ivshmemd built with this program, next to it.</summary>
     public static string DaemonPath => Path.Combine(AppContext.BaseDirectory, "ivshmemd");
