@@ -14,6 +14,41 @@ internal static class ConfigFileOption
         DefaultValueFactory = _ => DefaultPaths.ConfigFile,
     };
 
+    /// <summary>--demo DIR: the built-in demo configuration (what 'ivshmemd run --demo DIR' serves)
+    /// instead of a file.</summary>
+    public static Option<string> CreateDemo(string description) => new("--demo")
+    {
+        Description = description,
+        HelpName = "DIR",
+    };
+
+    /// <summary>Makes --config and --demo on <paramref name="command"/> a usage error when both are given.</summary>
+    public static void ExcludeEachOther(Command command, Option<string> config, Option<string> demo, string why) =>
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(demo) is not null && result.GetResult(config) is { Implicit: false })
+                result.AddError($"--config and --demo exclude each other: {why}");
+        });
+
+    /// <summary>The built-in demo configuration for --demo DIR when it was given, else the validated
+    /// file of --config; null after writing the errors to <paramref name="error"/>.</summary>
+    public static DaemonOptions? LoadOrReport(ParseResult parseResult, Option<string> config, Option<string> demo, TextWriter error, string commandPath)
+    {
+        if (parseResult.GetValue(demo) is { } directory)
+        {
+            try
+            {
+                return DefaultConfiguration.Create(directory);
+            }
+            catch (ArgumentException ex)
+            {
+                error.WriteLine($"{commandPath}: error: {ex.Message.Replace(" (Parameter 'runtimeDirectory')", "")}");
+                return null;
+            }
+        }
+        return LoadOrReport(parseResult.GetRequiredValue(config), error, commandPath);
+    }
+
     /// <summary>The validated options, or null after writing every error (GCC style, one per line)
     /// and a count to <paramref name="error"/>.</summary>
     public static DaemonOptions? LoadOrReport(string path, TextWriter error, string commandPath)

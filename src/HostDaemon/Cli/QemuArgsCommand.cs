@@ -11,6 +11,7 @@ internal static class QemuArgsCommand
         var vm = new Argument<string>("VM") { Description = "The VM's name: the value of QEMU's -name (guest=) option, as listed under 'vms' in the configuration." };
         vm.RejectOptionLikeValues("see --help for the options (VM names starting with '-' are not supported)");
         var config = ConfigFileOption.Create();
+        var demo = ConfigFileOption.CreateDemo("Instead of a file, use the built-in demo configuration that 'ivshmemd run --demo DIR' serves (region 'demo' for VMs 'vm-a' and 'vm-b', its socket in DIR); used by scripts/demo --vm.");
         var format = new Option<string>("--format", "-f")
         {
             Description = "'shell': one line per region, each word quoted for a POSIX shell where needed. 'lines': one argument per line, unquoted, for building an argv (mapfile, xargs -d '\\n').",
@@ -18,13 +19,14 @@ internal static class QemuArgsCommand
             DefaultValueFactory = _ => "shell",
         };
         format.AcceptOnlyFromAmong("shell", "lines");
-        var command = new Command("qemu-args", Page.Summary) { vm, config, format };
+        var command = new Command("qemu-args", Page.Summary) { vm, config, demo, format };
+        ConfigFileOption.ExcludeEachOther(command, config, demo, "--demo prints the options for the built-in configuration");
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             string vmName = parseResult.GetRequiredValue(vm);
-            DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult.GetRequiredValue(config), error, "ivshmemd qemu-args");
+            DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult, config, demo, error, "ivshmemd qemu-args");
             if (options is null)
                 return ExitCodes.Failure;
             IReadOnlyList<RegionOptions> regions = options.RegionsForVm(vmName);
@@ -61,7 +63,7 @@ internal static class QemuArgsCommand
     private static readonly ManPage Page = new()
     {
         Summary = "print the QEMU options that attach a VM to its regions",
-        Synopsis = ["ivshmemd qemu-args VM [--config FILE] [--format shell|lines]"],
+        Synopsis = ["ivshmemd qemu-args VM [--config FILE | --demo DIR] [--format shell|lines]"],
         Description =
         [
             "Prints, for every region whose 'vms' list names VM (in file order), the two QEMU options that give the VM an ivshmem-doorbell device served by ivshmemd:",
@@ -81,6 +83,8 @@ internal static class QemuArgsCommand
                 "The same for any path, in bash."),
             new("ivshmemd qemu-args web --config ./test.yaml",
                 "Use another configuration."),
+            new("ivshmemd qemu-args vm-a --demo /tmp/ivshmemd-demo",
+                "The options for VM 'vm-a' of a daemon started with 'ivshmemd run --demo /tmp/ivshmemd-demo'."),
         ],
         SeeAlso = ["ivshmemd libvirt-xml --help", "qemu-system-x86_64(1)"],
     };

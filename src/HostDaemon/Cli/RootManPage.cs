@@ -12,7 +12,7 @@ internal static class RootManPage
         [
             "ivshmemd run [--config FILE | --demo DIR]",
             "ivshmemd check-config [FILE]",
-            "ivshmemd qemu-args VM [--config FILE] [--format shell|lines]",
+            "ivshmemd qemu-args VM [--config FILE | --demo DIR] [--format shell|lines]",
             "ivshmemd libvirt-xml VM [--config FILE]",
             "ivshmemd status [--socket PATH] [--json]",
             "ivshmemd COMMAND --help",

@@ -10,17 +10,9 @@ internal static class RunCommand
     public static (Command, ManPage) Create()
     {
         var config = ConfigFileOption.Create();
-        var demo = new Option<string>("--demo")
-        {
-            Description = "Ignore any configuration file and serve the built-in demo configuration with every socket in DIR (which must be writable; the daemon creates it if missing): one region 'demo' of 64 MiB (memfd, 2 vectors, at most 4 peers) for VMs 'vm-a' and 'vm-b' and for host processes of the current user. Runs without root; used by scripts/demo.",
-            HelpName = "DIR",
-        };
+        var demo = ConfigFileOption.CreateDemo("Ignore any configuration file and serve the built-in demo configuration with every socket in DIR (which must be writable; the daemon creates it if missing): one region 'demo' of 64 MiB (memfd, 2 vectors, at most 4 peers) for VMs 'vm-a' and 'vm-b' and for host processes of the current user. Runs without root; used by scripts/demo.");
         var command = new Command("run", Page.Summary) { config, demo };
-        command.Validators.Add(result =>
-        {
-            if (result.GetResult(demo) is not null && result.GetResult(config) is { Implicit: false })
-                result.AddError("--config and --demo exclude each other: --demo serves the built-in configuration");
-        });
+        ConfigFileOption.ExcludeEachOther(command, config, demo, "--demo serves the built-in configuration");
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var error = parseResult.InvocationConfiguration.Error;

@@ -109,11 +109,58 @@ public sealed class QemuArgsCommandTests
         Assert.StartsWith($"{path}:3:11: error: ", result.ErrorLines[0]);
     }
 
+    [Fact]
+    public async Task DemoPrintsTheOptionsOfTheBuiltInConfigurationInThatDirectory()
+    {
+        CliResult result = await CliRunner.RunAsync("qemu-args", "vm-b", "--demo", "/tmp/ivshmemd-demo", "-f", "lines");
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        Assert.Equal("", result.Error);
+        // The same region and socket that 'ivshmemd run --demo /tmp/ivshmemd-demo' serves.
+        var region = DefaultConfiguration.Create("/tmp/ivshmemd-demo").Regions.Single();
+        Assert.Equal(QemuArguments.For(region), result.OutputLines);
+        Assert.Equal(
+            ["-chardev", "socket,id=ivshmem-demo,path=/tmp/ivshmemd-demo/demo.sock", "-device", "ivshmem-doorbell,chardev=ivshmem-demo,vectors=2"],
+            result.OutputLines);
+    }
+
+    [Fact]
+    public async Task DemoKnowsOnlyItsTwoVms()
+    {
+        CliResult result = await CliRunner.RunAsync("qemu-args", "vm-c", "--demo", "/tmp/ivshmemd-demo");
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal("ivshmemd qemu-args: error: no region in (built-in demo configuration) admits VM 'vm-c'; VMs it names: vm-a, vm-b", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public async Task DemoInADirectoryTooLongForSocketsExitsOneWithTheReason()
+    {
+        CliResult result = await CliRunner.RunAsync("qemu-args", "vm-a", "--demo", "/tmp/" + new string('d', 110));
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.StartsWith("ivshmemd qemu-args: error: runtime directory '/tmp/ddd", Assert.Single(result.ErrorLines));
+        Assert.DoesNotContain("Parameter", result.Error);
+    }
+
+    [Fact]
+    public async Task ConfigAndDemoTogetherAreAUsageError()
+    {
+        CliResult result = await CliRunner.RunAsync("qemu-args", "vm-a", "--config", "/etc/ivshmemd/ivshmemd.yaml", "--demo", "/tmp/demo");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal("ivshmemd qemu-args: error: --config and --demo exclude each other: --demo prints the options for the built-in configuration", result.ErrorLines[0]);
+    }
+
     [Theory]
     [InlineData("qemu-args")]
     [InlineData("qemu-args", "web", "--format", "json")]
     [InlineData("qemu-args", "web", "extra")]
     [InlineData("qemu-args", "web", "--config")]
+    [InlineData("qemu-args", "web", "--demo")]
     public async Task CommandLineMistakesAreUsageErrors(params string[] args)
     {
         CliResult result = await CliRunner.RunAsync(args);
