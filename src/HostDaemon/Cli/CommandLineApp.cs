@@ -73,7 +73,7 @@ public static class CommandLineApp
             pages.Add(command, page);
         }
         foreach (var help in root.Options.OfType<HelpOption>())
-            help.Action = new ManPageHelpAction(pages);
+            help.Action = new ManPageHelpAction(pages, CommandPath);
         root.SetAction(parseResult =>
         {
             // A bare "ivshmemd" is a usage error, but a friendly one.

@@ -77,7 +77,7 @@ internal static class AgentApp
             pages.Add(command, page);
         }
         foreach (var help in root.Options.OfType<HelpOption>())
-            help.Action = new ManPageHelpAction(pages);
+            help.Action = new ManPageHelpAction(pages, CommandPath);
         root.SetAction(parse =>
         {
             var error = parse.InvocationConfiguration.Error;

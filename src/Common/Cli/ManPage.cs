@@ -1,4 +1,4 @@
-namespace Ivshmem.Agent.Cli;
+namespace Ivshmem.Cli;
 
 /// <summary>
 /// The parts of a command's --help that System.CommandLine has no place for: what the command does

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.Text;
 
-namespace Ivshmem.Agent.Cli;
+namespace Ivshmem.Cli;
 
 /// <summary>
 /// Renders --help in the layout of man(1): NAME, SYNOPSIS, DESCRIPTION, ARGUMENTS, OPTIONS,
