@@ -94,10 +94,38 @@ public sealed class SystemdUnitTests
     }
 
     [Fact]
+    public void CommentsSayListeningSocketsAreNotKeptAcrossARestart()
+    {
+        // The daemon stores memory, ledgers and peer connections (Systemd/NotifyTests checks the
+        // names), never its listening sockets: the comments must not promise that they come back.
+        string preserve = CommentAbove("RuntimeDirectoryPreserve=");
+        string store = CommentAbove("FileDescriptorStoreMax=");
+
+        Assert.Contains("listening sockets are not in the fd store", preserve);
+        Assert.Contains("new instance binds new ones", preserve);
+        Assert.DoesNotContain("back from the fd store", preserve);
+        Assert.Contains("not the listening sockets", store);
+        Assert.Contains("ledger of peer ids", store);
+    }
+
+    /// <summary>The comment lines right above <paramref name="setting"/>, joined into one line.</summary>
+    private static string CommentAbove(string setting)
+    {
+        string[] lines = File.ReadAllLines(RepositoryLayout.SystemdUnit);
+        int at = Array.FindIndex(lines, l => l.StartsWith(setting, StringComparison.Ordinal));
+        Assert.True(at > 0, $"no {setting} in the unit");
+        var comment = new List<string>();
+        for (int i = at - 1; i >= 0 && lines[i].StartsWith('#'); i--)
+            comment.Insert(0, lines[i].TrimStart('#').Trim());
+        return string.Join(' ', comment);
+    }
+
+    [Fact]
     public void FdStoreHoldsTheRegionsAndEventfdsOfTheScaleTarget()
     {
-        // The scale target: 256 peers across 64 regions, 2 vectors each.
-        const int needed = 64 + 256 * ConfigLimits.DefaultVectors;
+        // The scale target: 256 peers across 64 regions, 2 vectors each. Stored: each region's
+        // memory and ledger, each peer's connection and one eventfd per vector.
+        const int needed = 64 * 2 + 256 * (1 + ConfigLimits.DefaultVectors);
 
         int storeMax = int.Parse(Unit.Single("Service", "FileDescriptorStoreMax"), System.Globalization.CultureInfo.InvariantCulture);
         int noFile = int.Parse(Unit.Single("Service", "LimitNOFILE"), System.Globalization.CultureInfo.InvariantCulture);
