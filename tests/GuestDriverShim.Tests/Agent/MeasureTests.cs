@@ -44,13 +44,18 @@ public sealed class MeasureTests : IDisposable
     public async Task PingTimesEveryRoundTripAndSleepsOnTheDoorbell()
     {
         Task server = Serve(once: true, WaitMode.Block);
-        PingResult result = Ping.Run(Link(_a, "vm-b", WaitMode.Block), 50, 64, TimeSpan.Zero, Limit, null, CancellationToken.None);
+        Func<long> serverWakeups = AgentContext.Wakeups(_b);
+        long serverWakeupsBefore = serverWakeups();
+        // The client pauses between pings, so the blocked server has always gone to sleep before the
+        // next one: it can only see it through the doorbell. (Whether the client sleeps for its pong is
+        // up to the scheduler: a loaded machine may run the server's reply before the client waits.)
+        PingResult result = Ping.Run(Link(_a, "vm-b", WaitMode.Block), 50, 64, TimeSpan.FromMilliseconds(1), Limit, null, CancellationToken.None);
 
         await server.WaitAsync(Limit);
         Assert.Equal(50, result.RoundTripsUs.Count);
         Assert.All(result.RoundTripsUs, us => Assert.True(us > 0));
-        Assert.True(result.Percentile(50) <= result.Percentile(99));
-        Assert.True(result.Wakeups > 0, "with block waits, pongs must arrive by doorbell");
+        Assert.True(result.Wakeups >= 0, "an eventfd endpoint counts its wake-ups");
+        Assert.True(serverWakeups() - serverWakeupsBefore >= 25, $"a blocked server must be woken by the doorbell for (nearly) every ping; it was woken {serverWakeups() - serverWakeupsBefore} times for 50");
         Assert.Contains("ring round trip to 'vm-b' (id 11): 50 x 64 B", result.Summary("ring", "'vm-b' (id 11)"));
     }
 
