@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Logging;
 
 namespace Ivshmem.Daemon.Cli;
 
@@ -36,7 +37,7 @@ internal static class CheckConfigCommand
         var regions = options.Regions.Select(r =>
         {
             var peers = r.Vms.Select(vm => $"vm {vm}").Concat(r.HostUsers.Select(u => $"user {u}"));
-            return $"{r.Name} ({ByteSize.Describe(r.SizeBytes)} {ConfigKeys.Spelling(r.Backing)}, {r.Vectors} vectors, {r.MaxPeers} peers max: {string.Join(", ", peers)})";
+            return $"{r.Name} ({ByteSize.Describe(r.SizeBytes)} {ConfigKeys.Spelling(r.Backing)}, {Plural.Of(r.Vectors, "vector")}, {r.MaxPeers} peers max: {string.Join(", ", peers)})";
         });
         return $"{path}: ok: {count} region{(count == 1 ? "" : "s")}: {string.Join("; ", regions)}; control socket {options.ControlSocketPath}";
     }

@@ -100,7 +100,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
                     foreach (ConfigError error in loaded.Errors) _log.ConfigError(error.ToString());
                     _log.ReloadRejected(loaded.Errors.Count, path);
                     _state.LastReload = new ReloadRecord(DateTimeOffset.UtcNow, false, loaded.Errors.Select(e => e.ToString()).ToList(),
-                        $"{loaded.Errors.Count} errors in {path}; the previous configuration stays");
+                        $"{Plural.Of(loaded.Errors.Count, "error")} in {path}; the previous configuration stays");
                 }
                 else
                 {

@@ -11,11 +11,19 @@ namespace Ivshmem.Daemon.Logging;
 internal static partial class DaemonLog
 {
     // 1xxx: server and regions
-    [LoggerMessage(1000, LogLevel.Information, "Serving {RegionCount} regions ({PeerCount} peers restored)")]
-    public static partial void ServerStarted(this ILogger logger, int regionCount, int peerCount);
+    // Messages with a count take the noun that agrees with it ("1 peer", "2 peers") as a parameter of
+    // its own, so the count stays a number in the structured log; the public method supplies it.
+    public static void ServerStarted(this ILogger logger, int regionCount, int peerCount) =>
+        ServerStarted(logger, regionCount, Plural.Noun(regionCount, "region"), peerCount, Plural.Noun(peerCount, "peer"));
 
-    [LoggerMessage(1001, LogLevel.Information, "Region '{Region}': {Size} bytes of {Memory}, {Vectors} vectors, {MaxPeers} peer slots, listening on {Socket}")]
-    public static partial void RegionListening(this ILogger logger, string region, long size, string memory, int vectors, int maxPeers, string socket);
+    [LoggerMessage(1000, LogLevel.Information, "Serving {RegionCount} {Regions} ({PeerCount} {Peers} restored)")]
+    private static partial void ServerStarted(ILogger logger, int regionCount, string regions, int peerCount, string peers);
+
+    public static void RegionListening(this ILogger logger, string region, long size, string memory, int vectors, int maxPeers, string socket) =>
+        RegionListening(logger, region, size, memory, vectors, Plural.Noun(vectors, "vector"), maxPeers, socket);
+
+    [LoggerMessage(1001, LogLevel.Information, "Region '{Region}': {Size} bytes of {Memory}, {Vectors} {VectorNoun}, {MaxPeers} peer slots, listening on {Socket}")]
+    private static partial void RegionListening(ILogger logger, string region, long size, string memory, int vectors, string vectorNoun, int maxPeers, string socket);
 
     [LoggerMessage(1002, LogLevel.Information, "Region '{Region}' added by reload")]
     public static partial void RegionAdded(this ILogger logger, string region);
@@ -23,11 +31,17 @@ internal static partial class DaemonLog
     [LoggerMessage(1003, LogLevel.Information, "Region '{Region}' removed: {Why}")]
     public static partial void RegionRemoved(this ILogger logger, string region, string why);
 
-    [LoggerMessage(1004, LogLevel.Information, "Region '{Region}' is no longer configured; it stops accepting and goes away when its {PeerCount} peers have left")]
-    public static partial void RegionRetiring(this ILogger logger, string region, int peerCount);
+    public static void RegionRetiring(this ILogger logger, string region, int peerCount) =>
+        RegionRetiring(logger, region, peerCount, Plural.Noun(peerCount, "peer"));
 
-    [LoggerMessage(1005, LogLevel.Warning, "Region '{Region}' changed in the configuration but has {PeerCount} peers; it stays as it is until they have left")]
-    public static partial void RegionChangeDeferred(this ILogger logger, string region, int peerCount);
+    [LoggerMessage(1004, LogLevel.Information, "Region '{Region}' is no longer configured; it stops accepting and goes away once its last peer has left ({PeerCount} {Peers} still connected)")]
+    private static partial void RegionRetiring(ILogger logger, string region, int peerCount, string peers);
+
+    public static void RegionChangeDeferred(this ILogger logger, string region, int peerCount) =>
+        RegionChangeDeferred(logger, region, peerCount, Plural.Noun(peerCount, "peer"));
+
+    [LoggerMessage(1005, LogLevel.Warning, "Region '{Region}' changed in the configuration but has {PeerCount} {Peers}; it stays as it is until its last peer has left")]
+    private static partial void RegionChangeDeferred(ILogger logger, string region, int peerCount, string peers);
 
     [LoggerMessage(1006, LogLevel.Information, "Region '{Region}' re-created: {Why}")]
     public static partial void RegionReplaced(this ILogger logger, string region, string why);
@@ -41,8 +55,11 @@ internal static partial class DaemonLog
     [LoggerMessage(1009, LogLevel.Warning, "Could not remove the socket file {Path}: {Reason}")]
     public static partial void SocketUnlinkFailed(this ILogger logger, string path, string reason);
 
-    [LoggerMessage(1010, LogLevel.Information, "Stopping: closing {PeerCount} peer connections (their VMs keep their memory and doorbells)")]
-    public static partial void ServerStopping(this ILogger logger, int peerCount);
+    public static void ServerStopping(this ILogger logger, int peerCount) =>
+        ServerStopping(logger, peerCount, Plural.Noun(peerCount, "peer connection"));
+
+    [LoggerMessage(1010, LogLevel.Information, "Stopping: closing {PeerCount} {Connections} (their VMs keep their memory and doorbells)")]
+    private static partial void ServerStopping(ILogger logger, int peerCount, string connections);
 
     [LoggerMessage(1011, LogLevel.Information, "Stopped")]
     public static partial void ServerStopped(this ILogger logger);
@@ -86,8 +103,11 @@ internal static partial class DaemonLog
     [LoggerMessage(4000, LogLevel.Warning, "Region '{Region}': the fd store did not take {What}; it cannot survive a daemon restart")]
     public static partial void FdStoreRefused(this ILogger logger, string region, string what);
 
-    [LoggerMessage(4001, LogLevel.Information, "Region '{Region}' restored from the fd store: {PeerCount} peers of the previous instance resumed ({Orphaned} orphaned), {Lost} had left; next peer id {NextPeerId}")]
-    public static partial void RegionRestored(this ILogger logger, string region, int peerCount, int orphaned, int lost, long nextPeerId);
+    public static void RegionRestored(this ILogger logger, string region, int peerCount, int orphaned, int lost, long nextPeerId) =>
+        RegionRestored(logger, region, peerCount, Plural.Noun(peerCount, "peer"), orphaned, lost, nextPeerId);
+
+    [LoggerMessage(4001, LogLevel.Information, "Region '{Region}' restored from the fd store: {PeerCount} {Peers} of the previous instance resumed ({Orphaned} orphaned), {Lost} had left; next peer id {NextPeerId}")]
+    private static partial void RegionRestored(ILogger logger, string region, int peerCount, string peers, int orphaned, int lost, long nextPeerId);
 
     [LoggerMessage(4002, LogLevel.Warning, "Region '{Region}': the stored memory was not used ({Reason}); the region starts afresh, VMs of the previous instance keep the old memory among themselves")]
     public static partial void RestoredRegionDiscarded(this ILogger logger, string region, string reason);
@@ -108,8 +128,11 @@ internal static partial class DaemonLog
     [LoggerMessage(5001, LogLevel.Information, "Reloaded: {Summary}")]
     public static partial void ReloadSucceeded(this ILogger logger, string summary);
 
-    [LoggerMessage(5002, LogLevel.Error, "Reload failed: {ErrorCount} errors in {Path}; still serving the previous configuration")]
-    public static partial void ReloadRejected(this ILogger logger, int errorCount, string path);
+    public static void ReloadRejected(this ILogger logger, int errorCount, string path) =>
+        ReloadRejected(logger, errorCount, Plural.Noun(errorCount, "error"), path);
+
+    [LoggerMessage(5002, LogLevel.Error, "Reload failed: {ErrorCount} {Errors} in {Path}; still serving the previous configuration")]
+    private static partial void ReloadRejected(ILogger logger, int errorCount, string errors, string path);
 
     [LoggerMessage(5003, LogLevel.Error, "{ConfigError}")]
     public static partial void ConfigError(this ILogger logger, string configError);

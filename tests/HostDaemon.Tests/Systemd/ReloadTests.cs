@@ -50,11 +50,12 @@ public sealed class ReloadTests
         Assert.False(File.Exists(service.SocketOf("b")));
         using (HostPeer.Connect(service.SocketOf("a"))) { }
         Eventually.True(() => service.Process.Log.Contains("ivshmemd.yaml:5:"), "the error with file and line is in the log");
-        Assert.Contains("Reload failed: 1 errors", service.Process.Log);
+        Assert.Contains("Reload failed: 1 error in ", service.Process.Log);
 
         string json = await StatusClient.QueryAsync(service.ControlSocket, CancellationToken.None);
         Assert.Contains("\"succeeded\": false", json);
         Assert.Contains("power of two", json);
+        Assert.Contains("1 error in ", json);
     }
 
     private static long MonotonicMicroseconds() => System.Diagnostics.Stopwatch.GetTimestamp() / (System.Diagnostics.Stopwatch.Frequency / 1_000_000);

@@ -72,7 +72,7 @@ public sealed class RestartTests
         // Usually systemd has already dropped its hung-up connection ("1 had left" at restore); if a
         // copy of it was still open somewhere for a moment, the new daemon restores it and sees the end
         // of file itself. Either way the others are told and the store forgets it.
-        Assert.Matches("1 peers of the previous instance resumed \\(0 orphaned\\), 1 had left|2 peers of the previous instance resumed", service.Process.Log);
+        Assert.Matches("1 peer of the previous instance resumed \\(0 orphaned\\), 1 had left|2 peers of the previous instance resumed", service.Process.Log);
         Eventually.True(() => !service.Systemd.StoredNames.Any(n => n.StartsWith($"a.p{leaving.OwnId}.", StringComparison.Ordinal)), "the fd store forgot the peer that left");
     }
 
