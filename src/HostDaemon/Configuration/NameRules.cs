@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Configuration;
 
@@ -29,7 +31,17 @@ internal static partial class NameRules
     public const string AccountNameRule =
         "a user or group name has letters, digits, '_', '.', '-' (not first), at most 32 characters, and is not a number";
 
-    /// <summary>QEMU accepts nearly any -name; only empty names and control characters (which cannot
-    /// be typed into a command line sensibly) are refused.</summary>
-    public static bool IsValidVmName(string name) => name.Length > 0 && !name.Any(char.IsControl);
+    /// <summary>Why <paramref name="name"/> cannot be a VM name (what would be valid), or null. QEMU
+    /// accepts nearly any -name; only empty names and control characters (which cannot be typed into a
+    /// command line sensibly) are refused, and names longer than a peer table entry holds, which
+    /// admission would refuse when the VM connects.</summary>
+    public static string? VmNameProblem(string name)
+    {
+        if (name.Length == 0 || name.Any(char.IsControl))
+            return "a VM name is QEMU's -name: not empty, no control characters";
+        int bytes = Encoding.UTF8.GetByteCount(name);
+        if (bytes > PeerTable.MaxNameBytes)
+            return $"it is {bytes} bytes in UTF-8, and a peer table entry holds at most {PeerTable.MaxNameBytes} (the daemon would refuse the VM when it connects); use a shorter QEMU -name";
+        return null;
+    }
 }

@@ -83,6 +83,7 @@ public sealed partial class BadConfigFileTests
             "raise it to at least", "unknown backing", "only applies to 'backing: hugetlbfs'",
             "is not an octal permission mode", "duplicate key", "must be an absolute path", "bytes (sun_path)",
             "admits no peers", "is too small for", "a second YAML document", "refers to no anchor",
+            "a peer table entry holds at most",
         ];
         foreach (string kind in kinds)
             Assert.Contains(kind, all);

@@ -162,7 +162,12 @@ internal sealed class NodeReader(ConfigErrorSink errors)
     }
 
     /// <summary>A list of names, each checked by <paramref name="isValid"/>; a name twice is an error.</summary>
-    public IReadOnlyList<string>? NameList(ConfigNode node, string key, string itemWhat, Func<string, bool> isValid, string rule, string example)
+    public IReadOnlyList<string>? NameList(ConfigNode node, string key, string itemWhat, Func<string, bool> isValid, string rule, string example) =>
+        NameList(node, key, itemWhat, name => isValid(name) ? null : rule, example);
+
+    /// <summary>A list of distinct names; <paramref name="problem"/> says what is wrong with one (the
+    /// text after "is not a valid ...;"), or null when it is fine.</summary>
+    public IReadOnlyList<string>? NameList(ConfigNode node, string key, string itemWhat, Func<string, string?> problem, string example)
     {
         if (node is ConfigScalar { IsNull: true })
             return [];
@@ -189,9 +194,9 @@ internal sealed class NodeReader(ConfigErrorSink errors)
                 ok = false;
                 continue;
             }
-            if (!isValid(scalar.Value))
+            if (problem(scalar.Value) is { } why)
             {
-                Errors.Add(item.Start, $"'{scalar.Value}' in '{key}' is not a valid {itemWhat}; {rule}");
+                Errors.Add(item.Start, $"'{scalar.Value}' in '{key}' is not a valid {itemWhat}; {why}");
                 ok = false;
                 continue;
             }

@@ -104,8 +104,7 @@ internal static class RegionReader
 
         int errorsBeforeLists = errors.Count;
         IReadOnlyList<string> vms = map.Find(ConfigKeys.Vms) is { } vmsEntry
-            ? read.NameList(vmsEntry.Value, ConfigKeys.Vms, "VM name", NameRules.IsValidVmName,
-                "a VM name is QEMU's -name: not empty, no control characters", "[web, db]") ?? []
+            ? read.NameList(vmsEntry.Value, ConfigKeys.Vms, "VM name", NameRules.VmNameProblem, "[web, db]") ?? []
             : [];
         IReadOnlyList<string> hostUsers = map.Find(ConfigKeys.HostUsers) is { } hostEntry
             ? read.NameList(hostEntry.Value, ConfigKeys.HostUsers, "user name", NameRules.IsValidAccountName, NameRules.AccountNameRule, "[bench]") ?? []
