@@ -24,8 +24,8 @@ internal sealed class CrossProcessRegion : IDisposable
         Region = Region.Format(_mapping.Memory, 2);
         A = Region.Peers.Join(0, 0, PeerKind.HostProcess, "a");
         B = Region.Peers.Join(1, 1, PeerKind.HostProcess, "b");
-        EventA = Interop.EventFdCreate(nonBlocking: true);
-        EventB = Interop.EventFdCreate(nonBlocking: true);
+        EventA = Interop.EventFdCreate();
+        EventB = Interop.EventFdCreate();
     }
 
     public Region Region { get; }

@@ -8,7 +8,7 @@ public class EventFdNotificationTests
     [Fact]
     public void WaitReturnsAtOnceForARingAfterPrepareAndTimesOutWithoutOne()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         Assert.False(waiter.Wait(waiter.Prepare(), 50));
         long token = waiter.Prepare();
@@ -20,7 +20,7 @@ public class EventFdNotificationTests
     [Fact]
     public async Task EveryWaiterSyncAndAsyncWakesOnOneRing()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         long token = waiter.Prepare();
         var sync = Enumerable.Range(0, 3).Select(_ => Task.Run(() => waiter.Wait(token, 10_000))).ToArray();
@@ -33,7 +33,7 @@ public class EventFdNotificationTests
     [Fact]
     public async Task AsyncWaitsEndOnCancellationAndTimeout()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         Assert.False(await waiter.WaitAsync(waiter.Prepare(), 20, default));
         using var cts = new CancellationTokenSource(20);
@@ -43,7 +43,7 @@ public class EventFdNotificationTests
     [Fact]
     public void AnyOfSeveralFdsWakesTheWaiter()
     {
-        int control = Interop.EventFdCreate(nonBlocking: true), data = Interop.EventFdCreate(nonBlocking: true);
+        int control = Interop.EventFdCreate(), data = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([control, data], ownsFds: true);
         long token = waiter.Prepare();
         new EventFdSignal(control).Ring();
@@ -56,7 +56,7 @@ public class EventFdNotificationTests
     [Fact]
     public void DisposingWakesBlockedWaitersWithAnError()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         var waiter = new EventFdWaiter([fd], ownsFds: true);
         var blocked = Task.Run(() => waiter.Wait(waiter.Prepare(), -1));
         Thread.Sleep(50);

@@ -9,7 +9,7 @@ public class EventFdWaiterPollingTests
     [Fact]
     public async Task EverySynchronousWaiterWakesOnOneRingWithoutAListener()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         long token = waiter.Prepare();
         Task<bool>[] sync = [.. Enumerable.Range(0, 3).Select(_ => Task.Run(() => waiter.Wait(token, 10_000)))];
@@ -22,7 +22,7 @@ public class EventFdWaiterPollingTests
     [Fact]
     public void ARingThatNobodyWaitedForEndsTheNextWaitAtOnce()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         new EventFdSignal(fd).Ring();
         long token = waiter.Prepare();
@@ -34,7 +34,7 @@ public class EventFdWaiterPollingTests
     [Fact]
     public async Task APollingWaiterStillWakesWhenAnAsynchronousWaitStartsTheListenerMeanwhile()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         using var waiter = new EventFdWaiter([fd], ownsFds: true);
         for (int round = 0; round < 200; round++)
         {
@@ -51,7 +51,7 @@ public class EventFdWaiterPollingTests
     [Fact]
     public async Task WaitsAfterDisposeFailAndDisposeReturnsWhileAWaiterPolls()
     {
-        int fd = Interop.EventFdCreate(nonBlocking: true);
+        int fd = Interop.EventFdCreate();
         var waiter = new EventFdWaiter([fd], ownsFds: true);
         Task<bool> polling = Task.Run(() => waiter.Wait(waiter.Prepare(), -1));
         await Task.Delay(50);

@@ -1,7 +1,7 @@
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Daemon;
+namespace Ivshmem;
 
 /// <summary>epoll(7): the one event loop of the server (no select, so no FD_SETSIZE limit).</summary>
 internal static unsafe partial class Interop

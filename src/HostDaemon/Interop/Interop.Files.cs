@@ -3,7 +3,7 @@ using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Daemon;
+namespace Ivshmem;
 
 /// <summary>Files and descriptors: region backing files, socket file ownership, fd bookkeeping.</summary>
 internal static unsafe partial class Interop

@@ -3,7 +3,7 @@ using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Daemon;
+namespace Ivshmem;
 
 /// <summary>The credentials the kernel recorded for the other end of a UNIX socket (SO_PEERCRED).
 /// Pid 0 means the peer lives in a PID namespace the daemon cannot see.</summary>

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Ivshmem.Daemon;
+namespace Ivshmem;
 
 /// <summary>
 /// The user and group databases (getpwnam_r and friends, so NSS sources such as LDAP or systemd's

@@ -2,7 +2,7 @@ using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Ring;
+namespace Ivshmem;
 
 internal static unsafe partial class Interop
 {

@@ -2,44 +2,11 @@ using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Ring;
+namespace Ivshmem;
 
+/// <summary>poll(2): how the ring's waiters sleep on several eventfds at once.</summary>
 internal static unsafe partial class Interop
 {
-    internal static int EventFdCreate(bool nonBlocking) =>
-        CheckIo(eventfd(0, EFD_CLOEXEC | (nonBlocking ? EFD_NONBLOCK : 0)), "eventfd");
-
-    /// <summary>Adds 1 to the eventfd's counter: one doorbell. A full counter (EAGAIN) is a doorbell
-    /// already pending, which is all a doorbell means.</summary>
-    internal static void EventFdSignal(int fd)
-    {
-        ulong one = 1;
-        while (true)
-        {
-            long n = write(fd, &one, 8);
-            if (n == 8) return;
-            int errno = LastErrno();
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return;
-            throw ErrorFor(errno, $"write to eventfd {fd}");
-        }
-    }
-
-    /// <summary>Reads and clears a non-blocking eventfd; returns the counter (0 when it was clear).</summary>
-    internal static ulong EventFdDrain(int fd)
-    {
-        ulong value;
-        while (true)
-        {
-            long n = read(fd, &value, 8);
-            if (n == 8) return value;
-            int errno = LastErrno();
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 0;
-            throw ErrorFor(errno, $"read from eventfd {fd}");
-        }
-    }
-
     internal const short POLLIN_ = 0x001;
     internal const short POLLERR_ = 0x008;
     internal const short POLLHUP_ = 0x010;

@@ -38,8 +38,8 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
         if (fds.Count == 0) throw new ArgumentException("at least one eventfd is needed", nameof(fds));
         _fds = [.. fds];
         _ownsFds = ownsFds;
-        _stopFd = Interop.EventFdCreate(nonBlocking: true);
-        _kickFd = Interop.EventFdCreate(nonBlocking: true);
+        _stopFd = Interop.EventFdCreate();
+        _kickFd = Interop.EventFdCreate();
     }
 
     /// <summary>How many times waiting found any of the fds fired (after coalescing).</summary>

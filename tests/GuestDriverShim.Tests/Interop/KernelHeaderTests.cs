@@ -16,7 +16,7 @@ public sealed class KernelHeaderTests
     // num_irqs (argsz tells it how much we pass), so a larger C struct is fine there.
     private static readonly HashSet<string> MayGrow = ["vfio_device_info"];
 
-    private static readonly Type InteropType = typeof(GuestDevice).Assembly.GetType("Ivshmem.Guest.Interop", throwOnError: true)!;
+    private static readonly Type InteropType = typeof(GuestDevice).Assembly.GetType("Ivshmem.Interop", throwOnError: true)!;
 
     [Fact]
     public void EveryConstantAndStructLayoutMatchesTheKernelHeaders()

@@ -2,7 +2,7 @@ using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem;
 
 /// <summary>Plain file descriptors: device nodes, sysfs resource files, /dev/mem.</summary>
 internal static unsafe partial class Interop

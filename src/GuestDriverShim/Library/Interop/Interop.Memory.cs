@@ -1,7 +1,7 @@
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem;
 
 /// <summary>Mappings of device memory: BARs through a VFIO device fd, sysfs resourceN, /dev/mem.</summary>
 internal static unsafe partial class Interop

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem;
 
 /// <summary>PCI configuration space and sysfs facts (pci_regs.h, linux/ioport.h).</summary>
 internal static partial class Interop

@@ -3,7 +3,7 @@ using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem;
 
 /// <summary>AF_UNIX stream sockets for host peers: connecting to an ivshmemd region socket the way
 /// QEMU's chardev does, and receiving its 8-byte messages with SCM_RIGHTS fds (protocol doc 1.1-1.2).</summary>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem;
 
 /// <summary>
 /// The VFIO user API (linux/vfio.h) as far as ivshmem needs it: container, group, device, regions,
