@@ -121,22 +121,13 @@ public sealed class ForwardTests : IDisposable
 public sealed class ForwardToNowhereTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
-    private readonly TestRegion _region = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _background = [];
+    private readonly AgentPair _agents = new();
 
-    public void Dispose()
-    {
-        _stop.Cancel();
-        Background.Drain(_background);
-        _region.Dispose();
-    }
+    public void Dispose() => _agents.Dispose();
 
     [Fact]
     public void AConnectionToAClosedTargetIsReset()
     {
-        TestEndpoint a = _region.Join(0, "vm-a");
-        TestEndpoint b = _region.Join(1, "vm-b");
         // A port that was free a moment ago: nothing listens there.
         EndPoint nowhere;
         using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -144,11 +135,11 @@ public sealed class ForwardToNowhereTests : IDisposable
             probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             nowhere = probe.LocalEndPoint!;
         }
-        RingLink connectSide = AgentContext.OpenLink(b, b.FindPeer("vm-a"), WaitMode.SpinThenBlock, Timeout.InfiniteTimeSpan);
-        Background.Start(_background, () => ForwardSession.Connect(connectSide, nowhere, once: false, _ => { }, _stop.Token));
+        RingLink connectSide = _agents.BToA(stallTimeout: Timeout.InfiniteTimeSpan);
+        _agents.Start(() => ForwardSession.Connect(connectSide, nowhere, once: false, _ => { }, _agents.Stopping));
         using Socket listener = ForwardSession.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        RingLink listenSide = AgentContext.OpenLink(a, a.FindPeer("vm-b"), WaitMode.SpinThenBlock, Timeout.InfiniteTimeSpan);
-        Background.Start(_background, () => ForwardSession.Listen(listenSide, listener, once: false, Limit, _ => { }, _stop.Token));
+        RingLink listenSide = _agents.AToB(stallTimeout: Timeout.InfiniteTimeSpan);
+        _agents.Start(() => ForwardSession.Listen(listenSide, listener, once: false, Limit, _ => { }, _agents.Stopping));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         client.ReceiveTimeout = (int)Limit.TotalMilliseconds;

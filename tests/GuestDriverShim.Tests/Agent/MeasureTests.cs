@@ -11,45 +11,26 @@ namespace Ivshmem.Guest.Tests.Agent;
 public sealed class MeasureTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
-    private readonly TestRegion _region = new();
-    private readonly TestEndpoint _a;
-    private readonly TestEndpoint _b;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _background = [];
+    private readonly AgentPair _agents = new();
 
-    public MeasureTests()
-    {
-        _a = _region.Join(0, "vm-a");
-        _b = _region.Join(1, "vm-b");
-    }
-
-    public void Dispose()
-    {
-        // Servers must stop touching the rings before the memory goes away.
-        _stop.Cancel();
-        Background.Drain(_background);
-        _region.Dispose();
-    }
-
-    private static RingLink Link(TestEndpoint from, string to, WaitMode mode = WaitMode.SpinThenBlock) =>
-        AgentContext.OpenLink(from, from.FindPeer(to), mode, Limit);
+    public void Dispose() => _agents.Dispose();
 
     private Task Serve(bool once, WaitMode mode = WaitMode.SpinThenBlock)
     {
-        RingLink link = Link(_b, "vm-a", mode);
-        return Background.Start(_background, () => MeasureServer.ServeRing(link, once, Timeout.InfiniteTimeSpan, _ => { }, _stop.Token));
+        RingLink link = _agents.BToA(mode);
+        return _agents.Start(() => MeasureServer.ServeRing(link, once, Timeout.InfiniteTimeSpan, _ => { }, _agents.Stopping));
     }
 
     [Fact]
     public async Task PingTimesEveryRoundTripAndSleepsOnTheDoorbell()
     {
         Task server = Serve(once: true, WaitMode.Block);
-        Func<long> serverWakeups = AgentContext.Wakeups(_b);
+        Func<long> serverWakeups = AgentContext.Wakeups(_agents.B);
         long serverWakeupsBefore = serverWakeups();
         // The client pauses between pings, so the blocked server has always gone to sleep before the
         // next one: it can only see it through the doorbell. (Whether the client sleeps for its pong is
         // up to the scheduler: a loaded machine may run the server's reply before the client waits.)
-        PingResult result = Ping.Run(Link(_a, "vm-b", WaitMode.Block), 50, 64, TimeSpan.FromMilliseconds(1), Limit, null, CancellationToken.None);
+        PingResult result = Ping.Run(_agents.AToB(WaitMode.Block), 50, 64, TimeSpan.FromMilliseconds(1), Limit, null, CancellationToken.None);
 
         await server.WaitAsync(Limit);
         Assert.Equal(50, result.RoundTripsUs.Count);
@@ -64,12 +45,12 @@ public sealed class MeasureTests : IDisposable
     {
         // The first client opens (and sends its Hello) before the server exists; the second is a new
         // program (a new producer session) the server must follow.
-        RingLink early = Link(_a, "vm-b");
-        Task<PingResult> first = Background.Start(_background, () => Ping.Run(early, 5, 16, TimeSpan.Zero, Limit, null, _stop.Token));
+        RingLink early = _agents.AToB();
+        Task<PingResult> first = _agents.Start(() => Ping.Run(early, 5, 16, TimeSpan.Zero, Limit, null, _agents.Stopping));
         Task server = Serve(once: false);
         PingResult firstResult = await first.WaitAsync(Limit);
-        PingResult second = Ping.Run(Link(_a, "vm-b"), 7, 16, TimeSpan.Zero, Limit, null, CancellationToken.None);
-        BenchResult bench = Bench.Run(Link(_a, "vm-b"), 1 << 20, 4096, Limit, CancellationToken.None);
+        PingResult second = Ping.Run(_agents.AToB(), 7, 16, TimeSpan.Zero, Limit, null, CancellationToken.None);
+        BenchResult bench = Bench.Run(_agents.AToB(), 1 << 20, 4096, Limit, CancellationToken.None);
 
         Assert.Equal(5, firstResult.RoundTripsUs.Count);
         Assert.Equal(7, second.RoundTripsUs.Count);
@@ -81,7 +62,7 @@ public sealed class MeasureTests : IDisposable
     public async Task BenchMovesTheBytesBothWays()
     {
         Task server = Serve(once: true);
-        BenchResult result = Bench.Run(Link(_a, "vm-b"), 8 << 20, 64 * 1024, Limit, CancellationToken.None, rounds: 3);
+        BenchResult result = Bench.Run(_agents.AToB(), 8 << 20, 64 * 1024, Limit, CancellationToken.None, rounds: 3);
 
         await server.WaitAsync(Limit);
         Assert.Equal(8 << 20, result.Bytes);
@@ -95,7 +76,7 @@ public sealed class MeasureTests : IDisposable
     public async Task ABenchChunkLargerThanTheRingAllowsIsCutToTheRingsMaximum()
     {
         Task server = Serve(once: true);
-        RingLink link = Link(_a, "vm-b");
+        RingLink link = _agents.AToB();
         BenchResult result = Bench.Run(link, 1 << 20, 16 << 20, Limit, CancellationToken.None);
         await server.WaitAsync(Limit);
         Assert.Equal(link.MaxPayload, result.Chunk);
@@ -108,7 +89,7 @@ public sealed class MeasureTests : IDisposable
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(4);
         string address = listener.LocalEndPoint!.ToString()!;
-        Task server = Background.Start(_background, () => MeasureServer.ServeTcp(listener, once: false, _ => { }, _stop.Token));
+        Task server = _agents.Start(() => MeasureServer.ServeTcp(listener, once: false, _ => { }, _agents.Stopping));
 
         PingResult ping;
         using (TcpLink tcp = TcpLink.Connect(address, Limit, CancellationToken.None))
@@ -127,7 +108,7 @@ public sealed class MeasureTests : IDisposable
     public async Task AServerRefusesWhatItDoesNotServe()
     {
         Task server = Serve(once: true);
-        RingLink link = Link(_a, "vm-b");
+        RingLink link = _agents.AToB();
         // A forwarding session sent to a ping server is refused with the reason, not hung.
         var e = Assert.Throws<Ivshmem.Agent.Protocol.ProtocolException>(() =>
         {

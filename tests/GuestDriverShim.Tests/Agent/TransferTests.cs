@@ -12,27 +12,9 @@ namespace Ivshmem.Guest.Tests.Agent;
 public sealed class TransferTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
-    private readonly TestRegion _region = new();
-    private readonly TestEndpoint _a;
-    private readonly TestEndpoint _b;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Task> _background = [];
+    private readonly AgentPair _agents = new();
 
-    public TransferTests()
-    {
-        _a = _region.Join(0, "vm-a");
-        _b = _region.Join(1, "vm-b");
-    }
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        Background.Drain(_background);
-        _region.Dispose();
-    }
-
-    private static RingLink Link(TestEndpoint from, string to) =>
-        AgentContext.OpenLink(from, from.FindPeer(to), WaitMode.SpinThenBlock, Limit);
+    public void Dispose() => _agents.Dispose();
 
     private static byte[] RandomBytes(int length)
     {
@@ -45,11 +27,11 @@ public sealed class TransferTests : IDisposable
 
     private Task<(TransferResult Result, byte[] Data)> StartReceiver()
     {
-        RingLink link = Link(_b, "vm-a");
-        return Background.Start(_background, () =>
+        RingLink link = _agents.BToA();
+        return _agents.Start(() =>
         {
             var output = new MemoryStream();
-            TransferResult result = Receiver.Run(link, _ => output, () => { }, Silent, Limit, _stop.Token);
+            TransferResult result = Receiver.Run(link, _ => output, () => { }, Silent, Limit, _agents.Stopping);
             return (result, output.ToArray());
         });
     }
@@ -61,8 +43,8 @@ public sealed class TransferTests : IDisposable
     {
         byte[] data = RandomBytes(3 << 20);
         Task<(TransferResult Result, byte[] Data)>? receiver = receiverFirst ? StartReceiver() : null;
-        RingLink sender = Link(_a, "vm-b");
-        Task<TransferResult> sending = Background.Start(_background, () => Sender.Run(sender, new MemoryStream(data), data.Length, "data.bin", Silent, Limit, _stop.Token));
+        RingLink sender = _agents.AToB();
+        Task<TransferResult> sending = _agents.Start(() => Sender.Run(sender, new MemoryStream(data), data.Length, "data.bin", Silent, Limit, _agents.Stopping));
         receiver ??= StartReceiver();
 
         TransferResult sent = await sending.WaitAsync(Limit);
@@ -79,7 +61,7 @@ public sealed class TransferTests : IDisposable
     public async Task AnEmptyTransferIsVerifiedToo()
     {
         Task<(TransferResult Result, byte[] Data)> receiver = StartReceiver();
-        TransferResult sent = Sender.Run(Link(_a, "vm-b"), new MemoryStream(), 0, "", Silent, Limit, CancellationToken.None);
+        TransferResult sent = Sender.Run(_agents.AToB(), new MemoryStream(), 0, "", Silent, Limit, CancellationToken.None);
         Assert.Empty((await receiver.WaitAsync(Limit)).Data);
         Assert.Equal(XxHash128.HashToUInt128([]), sent.Hash);
     }
@@ -88,14 +70,14 @@ public sealed class TransferTests : IDisposable
     public async Task AnAbandonedRunIsSkippedOnceTheNextSenderHasOpened()
     {
         // An earlier sender started a transfer and died: its Hello and some data sit in the ring.
-        RingLink abandoned = Link(_a, "vm-b");
+        RingLink abandoned = _agents.AToB();
         abandoned.Send(MessageTypes.Hello, new HelloMessage(Operation.Transfer, 1, 1000, 0, "old").Encode());
         abandoned.Send(MessageTypes.Data, RandomBytes(500));
 
         // The next sender opens a new session; a receiver that starts now begins there.
         byte[] data = RandomBytes(1 << 20);
-        RingLink next = Link(_a, "vm-b");
-        Task<TransferResult> sending = Background.Start(_background, () => Sender.Run(next, new MemoryStream(data), data.Length, "new", Silent, Limit, _stop.Token));
+        RingLink next = _agents.AToB();
+        Task<TransferResult> sending = _agents.Start(() => Sender.Run(next, new MemoryStream(data), data.Length, "new", Silent, Limit, _agents.Stopping));
         Task<(TransferResult Result, byte[] Data)> receiver = StartReceiver();
 
         await sending.WaitAsync(Limit);
@@ -105,13 +87,13 @@ public sealed class TransferTests : IDisposable
     [Fact]
     public async Task AReceiverThatTookAnAbandonedRunFailsWithTheReasonWhenTheNextSenderStarts()
     {
-        RingLink abandoned = Link(_a, "vm-b");
+        RingLink abandoned = _agents.AToB();
         abandoned.Send(MessageTypes.Hello, new HelloMessage(Operation.Transfer, 1, 1000, 0, "old").Encode());
         abandoned.Send(MessageTypes.Data, RandomBytes(500));
         Task<(TransferResult Result, byte[] Data)> receiver = StartReceiver();
         SpinWait.SpinUntil(() => abandoned.Channel.Producer.IsDrained());  // it has read the old run
 
-        RingLink next = Link(_a, "vm-b");
+        RingLink next = _agents.AToB();
         next.Send(MessageTypes.Hello, new HelloMessage(Operation.Transfer, 2, 10, 0, "new").Encode());
 
         var e = await Assert.ThrowsAsync<PeerGoneException>(() => receiver.WaitAsync(Limit));
@@ -122,7 +104,7 @@ public sealed class TransferTests : IDisposable
     public async Task AChecksumMismatchFailsTheReceiverAndIsReportedToTheSender()
     {
         Task<(TransferResult Result, byte[] Data)> receiver = StartReceiver();
-        RingLink forger = Link(_a, "vm-b");
+        RingLink forger = _agents.AToB();
         byte[] sent = "what was sent"u8.ToArray();
         forger.Send(MessageTypes.Hello, new HelloMessage(Operation.Transfer, 42, sent.Length, 0, "").Encode());
         forger.Send(MessageTypes.Data, sent);
@@ -142,7 +124,7 @@ public sealed class TransferTests : IDisposable
         Task<(TransferResult Result, byte[] Data)> receiver = StartReceiver();
         var input = new FailingStream(RandomBytes(300_000), "disk on fire");
 
-        var e = Assert.Throws<IOException>(() => Sender.Run(Link(_a, "vm-b"), input, null, "", Silent, Limit, CancellationToken.None));
+        var e = Assert.Throws<IOException>(() => Sender.Run(_agents.AToB(), input, null, "", Silent, Limit, CancellationToken.None));
         Assert.Contains("disk on fire", e.Message);
         var aborted = await Assert.ThrowsAsync<PeerAbortedException>(() => receiver.WaitAsync(Limit));
         Assert.Contains("disk on fire", aborted.Message);
@@ -154,10 +136,10 @@ public sealed class TransferTests : IDisposable
         // Nobody reads: the ring fills, the sender sleeps; then the daemon marks vm-b gone and rings
         // the control vector, which must end the sleep with the reason.
         byte[] data = RandomBytes(4 << 20);
-        RingLink link = Link(_a, "vm-b");
-        Task<TransferResult> sending = Background.Start(_background, () => Sender.Run(link, new MemoryStream(data), data.Length, "", Silent, TimeSpan.FromMinutes(5), _stop.Token));
+        RingLink link = _agents.AToB();
+        Task<TransferResult> sending = _agents.Start(() => Sender.Run(link, new MemoryStream(data), data.Length, "", Silent, TimeSpan.FromMinutes(5), _agents.Stopping));
         SpinWait.SpinUntil(() => link.Channel.Producer.Position > 100_000);
-        _region.Leave(1);
+        _agents.BLeaves();
 
         var gone = await Assert.ThrowsAsync<PeerGoneException>(() => sending.WaitAsync(Limit));
         Assert.Contains("'vm-b' (id 11) is gone", gone.Message);
