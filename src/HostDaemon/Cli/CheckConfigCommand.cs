@@ -23,7 +23,7 @@ internal static class CheckConfigCommand
             var output = parseResult.InvocationConfiguration.Output;
             DaemonOptions? options = ConfigFileOption.LoadOrReport(path, parseResult.InvocationConfiguration.Error, "ivshmemd check-config");
             if (options is null)
-                return ExitCodes.Failure;
+                return ExitCodes.Config;
             output.WriteLine(Summary(path, options));
             return ExitCodes.Ok;
         });
@@ -56,8 +56,12 @@ internal static class CheckConfigCommand
             "  regions:\n    - name: web-db\n      size: 64M\n      vms: [web, db]",
             "Relative paths are rejected: the service runs in /. Defaults that depend on the environment ($RUNTIME_DIRECTORY) are taken from the environment of this command, so check with the same environment the service has.",
         ],
-        ExitStatus = RootManPage.StandardExitStatus("the configuration is valid; the summary is on standard output",
-            "the configuration is not valid or cannot be read; every error is on standard error"),
+        ExitStatus =
+        [
+            .. RootManPage.StandardExitStatus("the configuration is valid; the summary is on standard output",
+                "an internal error; the reason is on standard error"),
+            RootManPage.ConfigExitStatus("the configuration is not valid or cannot be read; every error is on standard error ('ivshmemd run' exits with 78 for the same file)"),
+        ],
         Environment = [new("RUNTIME_DIRECTORY", $"Runtime directory for default socket paths when the file sets no runtime_directory (default {DefaultPaths.RuntimeDirectory}).")],
         Files = [new(DefaultPaths.ConfigFile, "Checked when no FILE is given: the configuration the packaged service reads.")],
         Examples =

@@ -1,14 +1,22 @@
 namespace Ivshmem.Daemon.Cli;
 
-/// <summary>Exit status of every ivshmemd command (the convention of grep(1) and friends).</summary>
+/// <summary>
+/// Exit status of every ivshmemd command: 0, 1 and 2 in the convention of grep(1) and friends, and
+/// some of sysexits.h for failures a caller (systemd, a script) should tell apart.
+/// </summary>
 public static class ExitCodes
 {
     /// <summary>Did what was asked.</summary>
     public const int Ok = 0;
 
-    /// <summary>Could not: an invalid configuration, an unknown VM, a daemon that failed or is not reachable.</summary>
+    /// <summary>Could not: an unknown VM, a region or socket that could not be set up, a daemon that failed.</summary>
     public const int Failure = 1;
 
     /// <summary>The command line itself is wrong: unknown command or option, missing or extra argument.</summary>
     public const int Usage = 2;
+
+    /// <summary>EX_CONFIG: the configuration is not valid or cannot be read (<c>run</c> started nothing,
+    /// <c>check-config</c> found errors). The unit's RestartPreventExitStatus= names it, so systemd
+    /// does not restart a daemon that would fail the same way again.</summary>
+    public const int Config = 78;
 }

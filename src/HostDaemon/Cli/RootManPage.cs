@@ -23,7 +23,11 @@ internal static class RootManPage
             "Once a peer holds its memory and eventfds, data moves between peers without the daemon: restarting ivshmemd does not interrupt a transfer. QEMU cannot reconnect to a restarted server, though: a VM that was running keeps its region and doorbells but learns of no new peers until it is restarted.",
             "The configuration (YAML) says which VMs pair on which region. VMs are identified by their QEMU -name, read from /proc of the process that connects. Normally systemd runs 'ivshmemd run' as ivshmemd.service; the other commands help to check the configuration and to wire VMs to it.",
         ],
-        ExitStatus = StandardExitStatus("success", "failure: an invalid configuration, an unknown VM, or a daemon error; the reason is on standard error"),
+        ExitStatus =
+        [
+            .. StandardExitStatus("success", "failure: an unknown VM, a region or socket that could not be set up, or a daemon error (and, for qemu-args and libvirt-xml, an invalid configuration); the reason is on standard error"),
+            ConfigExitStatus("the configuration is not valid or cannot be read (run, check-config)"),
+        ],
         Environment =
         [
             new("RUNTIME_DIRECTORY", $"Set by systemd from RuntimeDirectory=; the default runtime directory when the configuration gives none (otherwise {DefaultPaths.RuntimeDirectory})."),
@@ -46,10 +50,15 @@ internal static class RootManPage
     /// <summary>The three exit codes every command shares, worded for one command.</summary>
     public static IReadOnlyList<ManEntry> StandardExitStatus(string ok, string failure) =>
     [
-        new(ExitCodes.Ok.ToString(System.Globalization.CultureInfo.InvariantCulture), Capitalized(ok) + "."),
-        new(ExitCodes.Failure.ToString(System.Globalization.CultureInfo.InvariantCulture), Capitalized(failure) + "."),
-        new(ExitCodes.Usage.ToString(System.Globalization.CultureInfo.InvariantCulture), "Usage error: unknown command or option, missing or extra argument; nothing was done."),
+        new(Code(ExitCodes.Ok), Capitalized(ok) + "."),
+        new(Code(ExitCodes.Failure), Capitalized(failure) + "."),
+        new(Code(ExitCodes.Usage), "Usage error: unknown command or option, missing or extra argument; nothing was done."),
     ];
+
+    /// <summary>Exit status 78 (EX_CONFIG), worded for one command.</summary>
+    public static ManEntry ConfigExitStatus(string text) => new(Code(ExitCodes.Config), "EX_CONFIG: " + text + ".");
+
+    public static string Code(int exitCode) => exitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Capitalized(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 }

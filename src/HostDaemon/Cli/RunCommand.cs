@@ -36,7 +36,7 @@ internal static class RunCommand
             if (options is null)
             {
                 await error.WriteLineAsync("ivshmemd run: not started: the configuration is not valid");
-                return ExitCodes.Failure;
+                return ExitCodes.Config;
             }
             // Absolute, so a reload reads the same file whatever the working directory is by then.
             return await DaemonEntryPoint.RunAsync(options, Path.GetFullPath(path), cancellationToken);
@@ -55,8 +55,12 @@ internal static class RunCommand
             "Region memory and eventfds are kept in systemd's file descriptor store, so a restarted daemon serves new peers from the same memory. Running VMs keep working across a restart but cannot reconnect (a QEMU limitation): they see no peers that join afterwards until the VM is restarted.",
             "It runs without root when every path in the configuration is writable by the user, which is how tests and the demo run it.",
         ],
-        ExitStatus = RootManPage.StandardExitStatus("stopped cleanly (SIGTERM or SIGINT)",
-            "the configuration is not valid, a socket or region could not be set up, or the daemon failed; the reason is on standard error (the journal under systemd)"),
+        ExitStatus =
+        [
+            .. RootManPage.StandardExitStatus("stopped cleanly (SIGTERM or SIGINT)",
+                "a region, socket or the control socket could not be set up (one line on standard error says which and why; the journal under systemd), or the daemon failed"),
+            RootManPage.ConfigExitStatus("the configuration is not valid or cannot be read: nothing was started, every error is on standard error. The packaged unit sets RestartPreventExitStatus=78, so systemd does not restart a daemon that would fail the same way again"),
+        ],
         Environment =
         [
             new("RUNTIME_DIRECTORY", $"Set by systemd's RuntimeDirectory=: where sockets go when the configuration sets no runtime_directory (default {DefaultPaths.RuntimeDirectory})."),

@@ -8,22 +8,26 @@ namespace Ivshmem.Daemon.Tests.Cli;
 public sealed class BuiltBinaryTests
 {
     [Fact]
-    public async Task ExitCodesAreZeroOneAndTwo()
+    public async Task ExitCodesAreZeroTwoAndSeventyEightForAnInvalidConfiguration()
     {
         using var temp = new TempDirectory();
         string good = temp.Write("good.yaml", CliTestConfigs.TwoRegions);
         string bad = temp.Write("bad.yaml", CliTestConfigs.Invalid);
 
         CliResult ok = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["check-config", good]);
-        CliResult failure = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["check-config", bad]);
+        CliResult invalid = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["check-config", bad]);
+        CliResult notStarted = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["run", "--config", bad]);
         CliResult usage = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["check-config", "--no-such-option"]);
         CliResult help = await ChildProcess.RunAsync(ChildProcess.IvshmemdBinary, ["--help"]);
 
         Assert.Equal(ExitCodes.Ok, ok.ExitCode);
         Assert.StartsWith($"{good}: ok: 2 regions", ok.Output);
-        Assert.Equal(ExitCodes.Failure, failure.ExitCode);
-        Assert.StartsWith($"{bad}:3:11: error:", failure.Error);
-        Assert.Equal("", failure.Output);
+        // 78 (EX_CONFIG) is what the unit's RestartPreventExitStatus= names.
+        Assert.Equal(78, invalid.ExitCode);
+        Assert.StartsWith($"{bad}:3:11: error:", invalid.Error);
+        Assert.Equal("", invalid.Output);
+        Assert.Equal(78, notStarted.ExitCode);
+        Assert.StartsWith($"{bad}:3:11: error:", notStarted.Error);
         Assert.Equal(ExitCodes.Usage, usage.ExitCode);
         Assert.Equal(ExitCodes.Ok, help.ExitCode);
         Assert.StartsWith("NAME\n       ivshmemd - ", help.Output);

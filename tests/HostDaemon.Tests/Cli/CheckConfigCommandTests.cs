@@ -24,14 +24,14 @@ public sealed class CheckConfigCommandTests
     }
 
     [Fact]
-    public async Task InvalidConfigurationExitsOneWithEveryErrorOnStandardError()
+    public async Task InvalidConfigurationExitsWithExConfigAndEveryErrorOnStandardError()
     {
         using var temp = new TempDirectory();
         string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
 
         CliResult result = await CliRunner.RunAsync("check-config", path);
 
-        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
         Assert.Equal("", result.Output);
         Assert.Equal(
         [
@@ -42,14 +42,14 @@ public sealed class CheckConfigCommandTests
     }
 
     [Fact]
-    public async Task MissingFileExitsOneAndSaysSo()
+    public async Task MissingFileExitsWithExConfigAndSaysSo()
     {
         using var temp = new TempDirectory();
         string path = Path.Combine(temp.Path, "absent.yaml");
 
         CliResult result = await CliRunner.RunAsync("check-config", path);
 
-        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
         Assert.StartsWith($"{path}:1:1: error: cannot read the configuration: no such file", result.ErrorLines[0]);
     }
 
@@ -60,9 +60,14 @@ public sealed class CheckConfigCommandTests
 
         // Either outcome proves which file was read; which one depends on the machine.
         if (result.ExitCode == ExitCodes.Ok)
+        {
             Assert.StartsWith(DefaultPaths.ConfigFile + ": ok: ", result.Output);
+        }
         else
+        {
+            Assert.Equal(ExitCodes.Config, result.ExitCode);
             Assert.StartsWith(DefaultPaths.ConfigFile + ":", result.Error);
+        }
     }
 
     [Fact]

@@ -51,6 +51,21 @@ public sealed class HelpTextTests
     }
 
     [Theory]
+    [InlineData("", new[] { 78 })]
+    [InlineData("run", new[] { 78 })]
+    [InlineData("check-config", new[] { 78 })]
+    public async Task HelpListsTheSysexitsCodesTheCommandUses(string command, int[] codes)
+    {
+        CliResult result = await HelpAsync(command);
+        string exitStatus = Section(result.Output, "EXIT STATUS");
+
+        foreach (int code in codes)
+            Assert.Matches($@"(?m)^       {code}     \S", exitStatus);
+        if (codes.Contains(ExitCodes.Config))
+            Assert.Contains("EX_CONFIG: ", Unwrapped(exitStatus));
+    }
+
+    [Theory]
     [MemberData(nameof(Commands))]
     public async Task HelpDescribesEveryOptionAndArgumentWithItsDefault(string command)
     {

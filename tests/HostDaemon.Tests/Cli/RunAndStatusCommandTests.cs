@@ -7,14 +7,14 @@ namespace Ivshmem.Daemon.Tests.Cli;
 public sealed class RunAndStatusCommandTests
 {
     [Fact]
-    public async Task RunWithAnInvalidConfigurationStartsNothingAndExitsOne()
+    public async Task RunWithAnInvalidConfigurationStartsNothingAndExitsWithExConfig()
     {
         using var temp = new TempDirectory();
         string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
 
         CliResult result = await CliRunner.RunAsync("run", "--config", path);
 
-        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
         Assert.Equal(
         [
             $"{path}:3:11: error: 'size' 3M (3145728 bytes) is not a power of two, and QEMU aborts on such a BAR size; use 2M or 4M",
@@ -25,13 +25,13 @@ public sealed class RunAndStatusCommandTests
     }
 
     [Fact]
-    public async Task RunWithAMissingConfigurationExitsOne()
+    public async Task RunWithAMissingConfigurationExitsWithExConfig()
     {
         using var temp = new TempDirectory();
 
         CliResult result = await CliRunner.RunAsync("run", "--config", Path.Combine(temp.Path, "absent.yaml"));
 
-        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
         Assert.Contains("cannot read the configuration: no such file", result.Error);
     }
 

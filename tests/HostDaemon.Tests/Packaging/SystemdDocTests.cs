@@ -1,9 +1,10 @@
+using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Tests.Configuration;
 
 namespace Ivshmem.Daemon.Tests.Packaging;
 
-/// <summary>docs/systemd.md says what the daemon does: the order of its notify datagrams (checked
-/// against the real process in Systemd/NotifyTests).</summary>
+/// <summary>docs/systemd.md says what the daemon does: every exit status, and the order of its notify
+/// datagrams (checked against the real process in Systemd/NotifyTests).</summary>
 public sealed class SystemdDocTests
 {
     private static string Doc => File.ReadAllText(RepositoryLayout.SystemdDoc);
@@ -13,6 +14,22 @@ public sealed class SystemdDocTests
     {
         string row = Doc.Split('\n').Single(l => l.StartsWith("| " + when, StringComparison.Ordinal));
         return row.Split('|', StringSplitOptions.TrimEntries)[2];
+    }
+
+    [Fact]
+    public void ExitStatusSectionHasARowForEveryExitCode()
+    {
+        string doc = Doc;
+        int start = doc.IndexOf("\n## EXIT STATUS\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/systemd.md has no EXIT STATUS section");
+        int end = doc.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        string section = end < 0 ? doc[start..] : doc[start..end];
+
+        var codes = typeof(ExitCodes).GetFields().Where(f => f.IsLiteral).Select(f => (int)f.GetRawConstantValue()!).ToList();
+        Assert.Contains(ExitCodes.Config, codes);
+        foreach (int code in codes)
+            Assert.Contains($"\n| {code} |", section);
+        Assert.Contains("RestartPreventExitStatus=78", section);
     }
 
     [Fact]

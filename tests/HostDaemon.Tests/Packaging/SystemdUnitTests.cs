@@ -84,6 +84,15 @@ public sealed class SystemdUnitTests
     }
 
     [Fact]
+    public void AnInvalidConfigurationIsNotRestartedInALoop()
+    {
+        // ivshmemd run exits with EX_CONFIG when the file is invalid; a restart would fail alike.
+        Assert.Equal(ExitCodes.Config.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Unit.Single("Service", "RestartPreventExitStatus"));
+        Assert.Equal(78, ExitCodes.Config);
+    }
+
+    [Fact]
     public void RuntimeDirectoryIsTheDefaultSocketDirectory()
     {
         SystemdUnitFile unit = Unit;
