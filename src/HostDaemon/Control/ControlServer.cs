@@ -37,27 +37,47 @@ internal sealed class ControlServer : IAsyncDisposable
         _log = log;
     }
 
+    /// <summary>Listens on the control socket; a failure is an <see cref="IOException"/> whose message
+    /// starts with "control socket:" and says why (the daemon logs it as the reason it did not start).</summary>
     public void Start()
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        try { ServedRegion.PrepareSocketPath(_path, "control socket", _log); }
-        catch (IOException e) { throw new IOException($"control socket: {e.Message}", e); }
-        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Socket listener;
         try
         {
-            listener.Bind(new UnixDomainSocketEndPoint(_path));
-            ServedRegion.ApplyOwnership(_path, Mode, owner: null, _group);
-            listener.Listen(64);
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            ServedRegion.PrepareSocketPath(_path, "control socket", _log);
+            listener = Listen();
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            listener.Dispose();
-            Interop.Unlink(_path);
-            throw;
+            throw new IOException($"control socket: {e.Message}", e);
         }
         _listener = listener;
         _acceptLoop = AcceptLoop(listener);
         _log.ControlListening(_path);
+    }
+
+    /// <summary>Binds and listens through the errno funnel rather than Socket.Bind, whose
+    /// SocketException keeps only a SocketError (ENOENT would read "Cannot assign requested address").</summary>
+    private Socket Listen()
+    {
+        int fd = Interop.SocketCreate(Tmds.Linux.LibC.SOCK_STREAM, nonBlocking: false);
+        bool bound = false;
+        try
+        {
+            Interop.Bind(fd, _path);
+            bound = true;
+            ServedRegion.ApplyOwnership(_path, Mode, owner: null, _group);
+            Interop.Listen(fd, 64, _path);
+            return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        }
+        catch
+        {
+            Interop.Close(fd);
+            // Only a file this call created; an unlink error must not hide the reason.
+            if (bound) try { Interop.Unlink(_path); } catch (IOException) { }
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Logging;
 using Ivshmem.Daemon.Server;
@@ -28,15 +30,28 @@ public static class DaemonEntryPoint
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            return ExitCodes.Ok;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (IsExpectedStartFailure(e))
         {
-            log.StartFailed(e.Message);
-            await Console.Error.WriteLineAsync($"ivshmemd run: error: {e.Message}").ConfigureAwait(false);
-            return 1;
+            // One line, at priority crit under systemd: what could not be set up and why. These are
+            // paths, permissions and names of the configuration meeting the machine, not bugs, so no
+            // stack trace (the host's own "Hosting failed to start" is filtered out in Build).
+            log.StartFailed(Reason(e));
+            return ExitCodes.Failure;
         }
     }
+
+    /// <summary>Failures of the environment (files, sockets, permissions, users and groups, sizes), as
+    /// opposed to bugs, which keep their stack trace.</summary>
+    internal static bool IsExpectedStartFailure(Exception e) => e switch
+    {
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsExpectedStartFailure),
+        _ => e is IOException or UnauthorizedAccessException or SocketException or ArgumentException or InvalidOperationException,
+    };
+
+    internal static string Reason(Exception e) =>
+        e is AggregateException aggregate ? string.Join("; ", aggregate.InnerExceptions.Select(Reason)) : e.Message;
 
     private static IHost Build(DaemonOptions options, string? configPath, RestoredFds restored)
     {

@@ -45,7 +45,7 @@ internal sealed class RegionMemory : IDisposable
         {
             long size = Interop.FileStat((int)fd.DangerousGetHandle()).Size;
             if (size != options.SizeBytes)
-                throw new IOException($"region '{options.Name}': its {description} is {size} bytes after sizing it to {options.SizeBytes}");
+                throw new IOException($"its {description} is {size} bytes after sizing it to {options.SizeBytes}");
             var mapping = MappedMemory.MapFile((int)fd.DangerousGetHandle());
             try
             {
@@ -109,7 +109,7 @@ internal sealed class RegionMemory : IDisposable
         {
             // Anywhere else the file would silently be ordinary memory; say so instead.
             if (Interop.FileSystemType((int)fd.DangerousGetHandle(), mount) != Interop.HUGETLBFS_MAGIC)
-                throw new IOException($"region '{options.Name}': {mount} is not a hugetlbfs mount (mount -t hugetlbfs, or use /dev/hugepages)");
+                throw new IOException($"{mount} is not a hugetlbfs mount (mount -t hugetlbfs, or use /dev/hugepages)");
             // hugetlbfs only accepts sizes that are multiples of its page size; the configuration
             // checked that, so a failure here means no free huge pages (ENOMEM/ENOSPC): say so.
             try { Interop.Truncate((int)fd.DangerousGetHandle(), options.SizeBytes, $"the hugetlbfs file for region '{options.Name}'"); }
@@ -137,7 +137,7 @@ internal sealed class RegionMemory : IDisposable
         {
             int raw = (int)fd.DangerousGetHandle();
             if ((Interop.FileStat(raw).Mode & Interop.S_IFMT_) != Interop.S_IFREG_)
-                throw new IOException($"region '{options.Name}': {path} is not a regular file");
+                throw new IOException($"{path} is not a regular file");
             Interop.Truncate(raw, 0, path);
             Interop.Truncate(raw, options.SizeBytes, path);
             Interop.FileChmod(raw, mode | UnixFileMode.UserRead | UnixFileMode.UserWrite, path);
