@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.CommandLine.Invocation;
-using System.CommandLine.Parsing;
 
 namespace Ivshmem.Daemon.Cli;
 
@@ -27,7 +25,7 @@ public static class CommandLineApp
         });
         if (result.Action is ParseErrorAction)
         {
-            WriteUsageErrors(result, error);
+            CommandLineShell.WriteUsageErrors(ProgramName, result, error);
             return ExitCodes.Usage;
         }
         var invocation = new InvocationConfiguration
@@ -57,49 +55,18 @@ public static class CommandLineApp
     /// <summary>The command tree, every command with its man page behind --help.</summary>
     internal static RootCommand Build()
     {
-        var pages = new Dictionary<Command, ManPage>();
         var root = new RootCommand(RootManPage.Page.Summary);
-        pages.Add(root, RootManPage.Page);
-        foreach (var (command, page) in new[]
-                 {
-                     RunCommand.Create(),
-                     CheckConfigCommand.Create(),
-                     QemuArgsCommand.Create(),
-                     LibvirtXmlCommand.Create(),
-                     StatusCommand.Create(),
-                 })
-        {
-            root.Add(command);
-            pages.Add(command, page);
-        }
-        foreach (var help in root.Options.OfType<HelpOption>())
-            help.Action = new ManPageHelpAction(pages, CommandPath);
-        root.SetAction(parseResult =>
-        {
-            // A bare "ivshmemd" is a usage error, but a friendly one.
-            var error = parseResult.InvocationConfiguration.Error;
-            error.WriteLine($"{ProgramName}: error: no command given; use one of: {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
-            error.WriteLine($"Try '{ProgramName} --help' for more information.");
-            return ExitCodes.Usage;
-        });
+        CommandLineShell.AddCommands(root, ProgramName, RootManPage.Page, ExitCodes.Usage,
+        [
+            RunCommand.Create(),
+            CheckConfigCommand.Create(),
+            QemuArgsCommand.Create(),
+            LibvirtXmlCommand.Create(),
+            StatusCommand.Create(),
+        ]);
         return root;
     }
 
     /// <summary>"ivshmemd qemu-args" for messages, whatever the executable is called (tests run in testhost).</summary>
-    internal static string CommandPath(Command command)
-    {
-        var names = new List<string>();
-        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
-            names.Add(c is RootCommand ? ProgramName : c.Name);
-        names.Reverse();
-        return string.Join(' ', names);
-    }
-
-    private static void WriteUsageErrors(ParseResult result, TextWriter error)
-    {
-        string path = CommandPath(result.CommandResult.Command);
-        foreach (ParseError parseError in result.Errors)
-            error.WriteLine($"{path}: error: {parseError.Message.Replace("\r", "").Replace("\n\t", " ").TrimEnd()}");
-        error.WriteLine($"Try '{path} --help' for more information.");
-    }
+    internal static string CommandPath(Command command) => CommandLineShell.CommandPath(ProgramName, command);
 }

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.CommandLine.Help;
 using System.CommandLine.Invocation;
-using System.CommandLine.Parsing;
 using Ivshmem.Agent.Protocol;
 using Ivshmem.Agent.Transfer;
 using Ivshmem.Guest;
@@ -23,10 +21,7 @@ internal static class AgentApp
         ParseResult result = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (result.Action is ParseErrorAction)
         {
-            string path = CommandPath(result.CommandResult.Command);
-            foreach (ParseError parseError in result.Errors)
-                error.WriteLine($"{path}: error: {parseError.Message.Replace("\r", "").Replace("\n\t", " ").TrimEnd()}");
-            error.WriteLine($"Try '{path} --help' for more information.");
+            CommandLineShell.WriteUsageErrors(ProgramName, result, error);
             return ExitCodes.Usage;
         }
         var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
@@ -57,45 +52,23 @@ internal static class AgentApp
 
     internal static RootCommand Build()
     {
-        var pages = new Dictionary<Command, ManPage>();
         var root = new RootCommand(RootPage.Summary);
-        pages.Add(root, RootPage);
         foreach (Option option in new Option[] { CommonOptions.Device, CommonOptions.Socket, CommonOptions.PeerName, CommonOptions.Vectors, CommonOptions.Access, CommonOptions.Map, CommonOptions.Bind, CommonOptions.Quiet })
             root.Add(option);
-        foreach (var (command, page) in new[]
-                 {
-                     ListCommand.Create(),
-                     InfoCommand.Create(),
-                     SendCommand.Create(),
-                     RecvCommand.Create(),
-                     MeasureCommands.CreatePing(),
-                     MeasureCommands.CreateBench(),
-                     ForwardCommand.Create(),
-                 })
-        {
-            root.Add(command);
-            pages.Add(command, page);
-        }
-        foreach (var help in root.Options.OfType<HelpOption>())
-            help.Action = new ManPageHelpAction(pages, CommandPath);
-        root.SetAction(parse =>
-        {
-            var error = parse.InvocationConfiguration.Error;
-            error.WriteLine($"{ProgramName}: error: no command given; use one of: {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
-            error.WriteLine($"Try '{ProgramName} --help' for more information.");
-            return ExitCodes.Usage;
-        });
+        CommandLineShell.AddCommands(root, ProgramName, RootPage, ExitCodes.Usage,
+        [
+            ListCommand.Create(),
+            InfoCommand.Create(),
+            SendCommand.Create(),
+            RecvCommand.Create(),
+            MeasureCommands.CreatePing(),
+            MeasureCommands.CreateBench(),
+            ForwardCommand.Create(),
+        ]);
         return root;
     }
 
-    internal static string CommandPath(Command command)
-    {
-        var names = new List<string>();
-        for (Command? c = command; c is not null; c = c.Parents.OfType<Command>().FirstOrDefault())
-            names.Add(c is RootCommand ? ProgramName : c.Name);
-        names.Reverse();
-        return string.Join(' ', names);
-    }
+    internal static string CommandPath(Command command) => CommandLineShell.CommandPath(ProgramName, command);
 
     private static readonly ManPage RootPage = new()
     {
