@@ -15,6 +15,13 @@ public static class ExitCodes
     /// <summary>The command line itself is wrong: unknown command or option, missing or extra argument.</summary>
     public const int Usage = 2;
 
+    /// <summary>EX_UNAVAILABLE: <c>status</c> found no daemon to ask (no control socket, nobody
+    /// listening on it, no answer in time).</summary>
+    public const int Unavailable = 69;
+
+    /// <summary>EX_NOPERM: <c>status</c> may not connect to the control socket.</summary>
+    public const int NoPermission = 77;
+
     /// <summary>EX_CONFIG: the configuration is not valid or cannot be read (<c>run</c> started nothing,
     /// <c>check-config</c> found errors). The unit's RestartPreventExitStatus= names it, so systemd
     /// does not restart a daemon that would fail the same way again.</summary>

@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Ivshmem.Daemon.Cli;
+using Ivshmem.Daemon.Configuration;
 
 namespace Ivshmem.Daemon.Control;
 
@@ -13,39 +15,42 @@ public static class StatusClient
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Asks the daemon at <paramref name="socketPath"/> for its status and writes it to
-    /// <paramref name="output"/> as text or JSON; returns the exit status (0, or 1 when the daemon
-    /// cannot be reached; the reason goes to standard error).</summary>
-    public static async Task<int> RunAsync(string socketPath, bool json, TextWriter output, CancellationToken cancellationToken)
+    /// <paramref name="output"/> as text or JSON; returns the exit status. When there is no answer, one
+    /// line on <paramref name="error"/> says which socket and why, and the status tells the cases apart
+    /// (<see cref="ExitCodes.Unavailable"/>: no daemon; <see cref="ExitCodes.NoPermission"/>).</summary>
+    public static async Task<int> RunAsync(string socketPath, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         string answer;
         try
         {
             answer = await QueryAsync(socketPath, cancellationToken);
         }
-        catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or ArgumentException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            await Console.Error.WriteLineAsync($"ivshmemd status: error: {Explain(socketPath, e)}");
-            return 1;
+            (int exitCode, string message) = Explain(socketPath, e);
+            await error.WriteLineAsync($"ivshmemd status: error: {message}");
+            return exitCode;
         }
         if (json)
         {
             await output.WriteLineAsync(answer);
-            return 0;
+            return ExitCodes.Ok;
         }
         StatusReport? report;
         try { report = JsonSerializer.Deserialize(answer, StatusJson.Default.StatusReport); }
         catch (JsonException e)
         {
-            await Console.Error.WriteLineAsync($"ivshmemd status: error: the daemon at {socketPath} answered something that is not a status report ({e.Message}): {answer}");
-            return 1;
+            await error.WriteLineAsync($"ivshmemd status: error: the daemon at {socketPath} answered something that is not a status report ({e.Message}): {answer}");
+            return ExitCodes.Failure;
         }
         if (report is null)
         {
-            await Console.Error.WriteLineAsync($"ivshmemd status: error: the daemon at {socketPath} sent an empty answer");
-            return 1;
+            await error.WriteLineAsync($"ivshmemd status: error: the daemon at {socketPath} sent an empty answer");
+            return ExitCodes.Failure;
         }
         await output.WriteAsync(StatusTable.Format(report));
-        return 0;
+        return ExitCodes.Ok;
     }
 
     /// <summary>One request, one JSON answer, read to the end.</summary>
@@ -64,15 +69,24 @@ public static class StatusClient
         return Encoding.UTF8.GetString(answer.ToArray());
     }
 
-    private static string Explain(string socketPath, Exception e) => e switch
+    private const string RunningHint = "is ivshmemd running? (for a daemon with another control_socket, give --socket PATH)";
+
+    /// <summary>The exit status and the message for a query that got no answer. The socket layer
+    /// reports ENOENT as AddressNotAvailable and EACCES/EPERM as AccessDenied.</summary>
+    internal static (int ExitCode, string Message) Explain(string socketPath, Exception e) => e switch
     {
-        SocketException { SocketErrorCode: SocketError.AddressNotAvailable or SocketError.ConnectionRefused } =>
-            $"no daemon answers on {socketPath} (not running, or a stale socket file)",
         SocketException { SocketErrorCode: SocketError.AccessDenied } =>
-            $"{socketPath}: permission denied; members of the daemon's control_group may ask it (see 'ivshmemd status --help')",
-        SocketException se when se.SocketErrorCode == SocketError.SocketError && !File.Exists(socketPath) =>
-            $"{socketPath} does not exist: is ivshmemd running (with this control socket)?",
-        OperationCanceledException => $"the daemon at {socketPath} did not answer within {Timeout.TotalSeconds:0} s",
-        _ => !File.Exists(socketPath) ? $"{socketPath} does not exist: is ivshmemd running (with this control socket)?" : $"{socketPath}: {e.Message}",
+            (ExitCodes.NoPermission, $"cannot connect to {socketPath}: permission denied; run it as root or as a member of the daemon's control_group (see 'ivshmemd status --help')"),
+        SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
+            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: nothing listens on it (connection refused; a socket file left behind, or not a socket); {RunningHint}"),
+        SocketException when !File.Exists(socketPath) =>
+            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: no such socket; {RunningHint}"),
+        OperationCanceledException =>
+            (ExitCodes.Unavailable, $"the daemon at {socketPath} did not answer within {Timeout.TotalSeconds:0} s; is it hung? (systemctl status ivshmemd)"),
+        ArgumentException when Encoding.UTF8.GetByteCount(socketPath) > ConfigLimits.MaxSocketPathBytes =>
+            (ExitCodes.Failure, $"{socketPath} cannot be a control socket: it is {Encoding.UTF8.GetByteCount(socketPath)} bytes, and a UNIX socket path holds at most {ConfigLimits.MaxSocketPathBytes}"),
+        ArgumentException =>
+            (ExitCodes.Failure, $"{socketPath} cannot be a control socket: {e.Message.ReplaceLineEndings(" ")}"),
+        _ => (ExitCodes.Unavailable, $"cannot ask the daemon at {socketPath}: {e.Message}; {RunningHint}"),
     };
 }

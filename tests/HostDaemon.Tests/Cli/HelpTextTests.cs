@@ -51,9 +51,10 @@ public sealed class HelpTextTests
     }
 
     [Theory]
-    [InlineData("", new[] { 78 })]
+    [InlineData("", new[] { 69, 77, 78 })]
     [InlineData("run", new[] { 78 })]
     [InlineData("check-config", new[] { 78 })]
+    [InlineData("status", new[] { 69, 77 })]
     public async Task HelpListsTheSysexitsCodesTheCommandUses(string command, int[] codes)
     {
         CliResult result = await HelpAsync(command);

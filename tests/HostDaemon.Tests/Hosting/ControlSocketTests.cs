@@ -19,14 +19,14 @@ public sealed class ControlSocketTests
         using HostPeer peer = HostPeer.Connect(service.SocketOf("web-db"), new HostPeerOptions { Name = "bench" });
 
         using var text = new StringWriter();
-        Assert.Equal(0, await StatusClient.RunAsync(service.ControlSocket, json: false, text, CancellationToken.None));
+        Assert.Equal(0, await StatusClient.RunAsync(service.ControlSocket, json: false, text, TextWriter.Null, CancellationToken.None));
         string[] lines = text.ToString().Split('\n');
         Assert.StartsWith($"ivshmemd (pid {service.Process.Pid}) serving {service.ConfigPath}", lines[0]);
         Assert.Contains(lines, l => l.StartsWith("web-db  64M   memfd    2        1/4    serving  " + service.SocketOf("web-db"), StringComparison.Ordinal));
         Assert.Contains(lines, l => l.TrimStart().StartsWith($"{peer.OwnId}   0     bench  host  {Environment.ProcessId}", StringComparison.Ordinal));
 
         using var json = new StringWriter();
-        Assert.Equal(0, await StatusClient.RunAsync(service.ControlSocket, json: true, json, CancellationToken.None));
+        Assert.Equal(0, await StatusClient.RunAsync(service.ControlSocket, json: true, json, TextWriter.Null, CancellationToken.None));
         StatusReport report = System.Text.Json.JsonSerializer.Deserialize(json.ToString(), StatusJson.Default.StatusReport)!;
         PeerReport p = Assert.Single(Assert.Single(report.Regions).Peers);
         Assert.Equal((peer.OwnId, "bench", "host", Environment.ProcessId, TestConfig.CurrentUser), (p.Id, p.Name, p.Kind, p.Pid, p.User));
@@ -42,7 +42,7 @@ public sealed class ControlSocketTests
     }
 
     [Fact]
-    public async Task UnknownRequestGetsAnErrorAndNoDaemonMeansExitStatusOne()
+    public async Task UnknownRequestGetsAnErrorAndNoDaemonMeansExitStatusUnavailable()
     {
         using var dir = new TestDirectory();
         using var service = ServiceUnderTest.Start(dir, ServiceUnderTest.Region("a"));
@@ -53,6 +53,8 @@ public sealed class ControlSocketTests
         int n = await socket.ReceiveAsync(buffer);
         Assert.Contains("unknown request", Encoding.UTF8.GetString(buffer, 0, n));
 
-        Assert.Equal(1, await StatusClient.RunAsync(dir.File("nothing.sock"), json: false, TextWriter.Null, CancellationToken.None));
+        using var error = new StringWriter();
+        Assert.Equal(Ivshmem.Daemon.Cli.ExitCodes.Unavailable, await StatusClient.RunAsync(dir.File("nothing.sock"), json: false, TextWriter.Null, error, CancellationToken.None));
+        Assert.Contains("is ivshmemd running?", error.ToString());
     }
 }
