@@ -49,6 +49,12 @@ internal static class ConfigFileOption
         return LoadOrReport(parseResult.GetRequiredValue(config), error, commandPath);
     }
 
+    /// <summary>The exit status after <see cref="LoadOrReport(ParseResult, Option{string}, Option{string}, TextWriter, string)"/>
+    /// failed: EX_CONFIG for a configuration file, as 'run' and 'check-config' exit for the same file;
+    /// 1 for a --demo directory that cannot hold sockets (not a configuration anyone wrote).</summary>
+    public static int LoadFailureExitCode(ParseResult parseResult, Option<string> demo) =>
+        parseResult.GetValue(demo) is null ? ExitCodes.Config : ExitCodes.Failure;
+
     /// <summary>The validated options, or null after writing every error (GCC style, one per line)
     /// and a count to <paramref name="error"/>.</summary>
     public static DaemonOptions? LoadOrReport(string path, TextWriter error, string commandPath)

@@ -19,7 +19,7 @@ internal static class LibvirtXmlCommand
             string vmName = parseResult.GetRequiredValue(vm);
             DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult.GetRequiredValue(config), error, "ivshmemd libvirt-xml");
             if (options is null)
-                return ExitCodes.Failure;
+                return ExitCodes.Config;
             IReadOnlyList<RegionOptions> regions = options.RegionsForVm(vmName);
             if (regions.Count == 0)
             {
@@ -45,8 +45,12 @@ internal static class LibvirtXmlCommand
             "The domain's QEMU runs as libvirt's QEMU user (libvirt-qemu:kvm on Debian), which needs write access to the socket: set socket_group (e.g. kvm) and socket_mode 0660 on the region, and list the user or group under 'allow' if you restrict connections. Under AppArmor, virt-aa-helper only allows /var/lib/libvirt/shmem-NAME-sock and /dev/shm/NAME for shmem devices; either put the region's socket there (socket: /var/lib/libvirt/shmem-REGION-sock, and add that directory to the service's ReadWritePaths=) or allow the socket in /etc/apparmor.d/local/abstractions/libvirt-qemu.",
             "libvirt refuses to migrate a domain with a <shmem> device that is not role='master'; peers of a shared region cannot be migrated while attached.",
         ],
-        ExitStatus = RootManPage.StandardExitStatus("the XML is on standard output",
-            "the configuration is not valid, or no region admits VM; the errors (or the VMs it does name) are on standard error"),
+        ExitStatus =
+        [
+            .. RootManPage.StandardExitStatus("the XML is on standard output",
+                "no region admits VM; the VMs the configuration does name are on standard error"),
+            RootManPage.ConfigExitStatus("the configuration is not valid or cannot be read; every error is on standard error"),
+        ],
         Files = [new(DefaultPaths.ConfigFile, "Read when --config is not given.")],
         Examples =
         [

@@ -28,7 +28,7 @@ internal static class QemuArgsCommand
             string vmName = parseResult.GetRequiredValue(vm);
             DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult, config, demo, error, "ivshmemd qemu-args");
             if (options is null)
-                return ExitCodes.Failure;
+                return ConfigFileOption.LoadFailureExitCode(parseResult, demo);
             IReadOnlyList<RegionOptions> regions = options.RegionsForVm(vmName);
             if (regions.Count == 0)
             {
@@ -72,8 +72,12 @@ internal static class QemuArgsCommand
             "Start the VM with '-name VM' (or libvirt's '-name guest=VM,...'), exactly as listed in the configuration: the daemon admits a QEMU by that name. The region's socket must be writable for the user QEMU runs as (see socket_mode and socket_group in the configuration).",
             "Commas in a socket path are doubled, as QEMU's option syntax requires.",
         ],
-        ExitStatus = RootManPage.StandardExitStatus("the options are on standard output",
-            "the configuration is not valid, or no region admits VM; the errors (or the VMs it does name) are on standard error"),
+        ExitStatus =
+        [
+            .. RootManPage.StandardExitStatus("the options are on standard output",
+                "no region admits VM (the VMs the configuration does name are on standard error), or the --demo directory cannot hold sockets"),
+            RootManPage.ConfigExitStatus("the configuration file is not valid or cannot be read; every error is on standard error"),
+        ],
         Files = [new(DefaultPaths.ConfigFile, "Read when --config is not given.")],
         Examples =
         [

@@ -25,10 +25,10 @@ internal static class RootManPage
         ],
         ExitStatus =
         [
-            .. StandardExitStatus("success", "failure: an unknown VM, a region or socket that could not be set up, or a daemon error (and, for qemu-args and libvirt-xml, an invalid configuration); the reason is on standard error"),
+            .. StandardExitStatus("success", "failure: an unknown VM, a region or socket that could not be set up, or a daemon error; the reason is on standard error"),
             new(Code(ExitCodes.Unavailable), "EX_UNAVAILABLE: status found no daemon answering on the control socket."),
             new(Code(ExitCodes.NoPermission), "EX_NOPERM: status may not connect to the control socket."),
-            ConfigExitStatus("the configuration is not valid or cannot be read (run, check-config)"),
+            ConfigExitStatus("the configuration is not valid or cannot be read (run, check-config, qemu-args, libvirt-xml)"),
         ],
         Environment =
         [

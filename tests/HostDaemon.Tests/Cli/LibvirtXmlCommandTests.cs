@@ -62,6 +62,19 @@ public sealed class LibvirtXmlCommandTests
     }
 
     [Fact]
+    public async Task InvalidConfigurationExitsWithExConfigAndItsErrors()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path);
+
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.StartsWith($"{path}:3:11: error: ", result.ErrorLines[0]);
+    }
+
+    [Fact]
     public async Task UnknownVmExitsOneAndListsTheKnownVms()
     {
         using var temp = new TempDirectory();

@@ -97,14 +97,14 @@ public sealed class QemuArgsCommandTests
     }
 
     [Fact]
-    public async Task InvalidConfigurationExitsOneWithItsErrors()
+    public async Task InvalidConfigurationExitsWithExConfigAndItsErrors()
     {
         using var temp = new TempDirectory();
         string path = temp.Write("ivshmemd.yaml", CliTestConfigs.Invalid);
 
         CliResult result = await CliRunner.RunAsync("qemu-args", "web", "--config", path);
 
-        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal(ExitCodes.Config, result.ExitCode);
         Assert.Equal("", result.Output);
         Assert.StartsWith($"{path}:3:11: error: ", result.ErrorLines[0]);
     }

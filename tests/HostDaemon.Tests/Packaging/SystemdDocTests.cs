@@ -29,7 +29,7 @@ public sealed class SystemdDocTests
         Assert.Contains(ExitCodes.Config, codes);
         foreach (int code in codes)
             Assert.Contains($"\n| {code} |", section);
-        Assert.Contains("RestartPreventExitStatus=78", section);
+        Assert.Contains("RestartPreventExitStatus=2 78", section);
     }
 
     [Fact]
