@@ -49,6 +49,8 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
         _control = new ControlServer(_options.ControlSocketPath, _options.ControlSocketGroup, BuildReport, _log);
         _control.Start();
         // Without a handler SIGHUP would kill the process, and systemd would call that reload a success.
+        // Inherited as ignored (nohup), it would never reach the handler: take it back first.
+        if (Interop.UnignoreSignal(Interop.SIGHUP_)) _log.SighupWasIgnored();
         _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -155,6 +155,9 @@ internal static partial class DaemonLog
     [LoggerMessage(5009, LogLevel.Information, "Watchdog: sending WATCHDOG=1 every {Interval} ms")]
     public static partial void WatchdogEnabled(this ILogger logger, long interval);
 
+    [LoggerMessage(5010, LogLevel.Information, "SIGHUP was ignored when the daemon started (nohup?); it is taken back, so SIGHUP reloads the configuration")]
+    public static partial void SighupWasIgnored(this ILogger logger);
+
     // 6xxx: control socket
     [LoggerMessage(6000, LogLevel.Information, "Control socket listening on {Path}")]
     public static partial void ControlListening(this ILogger logger, string path);

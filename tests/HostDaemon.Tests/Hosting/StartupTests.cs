@@ -64,6 +64,26 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public void SighupInheritedAsIgnoredStillReloads()
+    {
+        // nohup (or a shell's "trap '' HUP") starts the daemon with SIGHUP ignored, which .NET would keep.
+        using var dir = new TestDirectory();
+        using var systemd = new FakeSystemd(dir);
+        string runtime = dir.File("demo");
+        using SpawnedProcess process = systemd.StartService(
+            ["/bin/sh", "-c", "trap '' HUP; exec \"$0\" \"$@\"", ServiceUnderTest.Binary, "run", "--demo", runtime], dir.File("log"));
+        int ready = systemd.WaitForLine("READY=1");
+        Eventually.True(() => process.Log.Contains("ivshmemd[5010] SIGHUP was ignored when the daemon started"), "the daemon said it took SIGHUP back");
+
+        process.Signal(1); // SIGHUP
+
+        int reloading = systemd.WaitFor(d => d.Text.StartsWith("RELOADING=1", StringComparison.Ordinal), "RELOADING=1", ready);
+        systemd.WaitForLine("READY=1", reloading);
+        process.Signal(15);
+        Assert.Equal(0, process.WaitForExit());
+    }
+
+    [Fact]
     public void DemoModeRunsUnprivilegedShapedAndTakesSighupWithoutAConfigFile()
     {
         using var dir = new TestDirectory();
