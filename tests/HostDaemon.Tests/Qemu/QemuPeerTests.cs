@@ -1,3 +1,4 @@
+using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Server;
 using Ivshmem.Daemon.Tests.Infrastructure;
 using Ivshmem.Guest;
@@ -81,12 +82,16 @@ public sealed class QemuPeerTests
     [Fact]
     public void QemuWhoseNameDoesNotFitThePeerTableIsRefusedSayingSo()
     {
+        // check-config refuses such a name in a file (bad-configs/vm-name-too-long.yaml); admission
+        // refuses it again, whatever the options came from, before anything is written to the table.
         string longName = "vm-" + new string('x', 70);
         using var dir = new TestDirectory();
-        QemuConfig config = QemuConfig.Write(dir, vms: longName);
-        using var server = new RunningServer(config.Options, dir);
+        QemuConfig config = QemuConfig.Write(dir);
+        RegionOptions region = config.Options.Regions.Single();
+        DaemonOptions options = config.Options with { Regions = [region with { Vms = [.. region.Vms, longName] }] };
+        using var server = new RunningServer(options, dir);
 
-        using var vm = QemuProcess.Start(longName, dir.Path, config.QemuArgs(longName));
+        using var vm = QemuProcess.Start(longName, dir.Path, config.QemuArgs("vm-a"));
 
         Assert.Equal(1, vm.WaitForExit());
         Assert.Contains("server sent version 1, expecting 0", vm.Stderr);
