@@ -55,30 +55,12 @@ public sealed partial class DemoVmTests(ITestOutputHelper output)
         Printed(text, @"(?m)^== OK at [0-9.]+ s: vm-a sent 32 MiB to vm-b", "the final verdict");
 
         Assert.False(Directory.Exists(directory), $"the demo left its directory {directory} behind");
-        string[] leftovers = ProcessesMentioning(directory);
+        string[] leftovers = RepositoryScript.ProcessesMentioning(directory);
         Assert.True(leftovers.Length == 0, $"processes left behind:\n{string.Join('\n', leftovers)}");
     }
 
     private static void Printed(string text, string pattern, string what) =>
         Assert.True(Regex.IsMatch(text, pattern), $"scripts/demo --vm did not show {what} (/{pattern}/):\n{RepositoryScript.Tail(text)}");
-
-    /// <summary>The command lines of the processes that name <paramref name="path"/> (the QEMUs and
-    /// the daemon of a run all do).</summary>
-    private static string[] ProcessesMentioning(string path)
-    {
-        var found = new List<string>();
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
-            string commandLine;
-            try { commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
-            catch (IOException) { continue; }
-            catch (UnauthorizedAccessException) { continue; }
-            if (commandLine.Contains(path, StringComparison.Ordinal))
-                found.Add($"{pid}: {commandLine}");
-        }
-        return [.. found];
-    }
 
     [GeneratedRegex(@"(?m)^== 2\. ivshmemd run --demo (?<dir>/tmp/ivshmemd-demo-vm\.\w+)$")]
     private static partial Regex DaemonLine();

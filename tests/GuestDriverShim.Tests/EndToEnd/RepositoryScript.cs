@@ -63,6 +63,24 @@ internal static class RepositoryScript
 
     /// <summary>The end of the output, where the failure and the guests' consoles are.</summary>
     public static string Tail(string text) => text.Length <= 60_000 ? text : "...\n" + text[^60_000..];
+
+    /// <summary>The command lines of the processes that name <paramref name="path"/> (the daemon and
+    /// the QEMUs of a script's run all do): what a script left running.</summary>
+    public static string[] ProcessesMentioning(string path)
+    {
+        var found = new List<string>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            string commandLine;
+            try { commandLine = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' '); }
+            catch (IOException) { continue; }
+            catch (UnauthorizedAccessException) { continue; }
+            if (commandLine.Contains(path, StringComparison.Ordinal))
+                found.Add($"{pid}: {commandLine}");
+        }
+        return [.. found];
+    }
 }
 
 /// <summary>The tests that boot real guests: one at a time, so that no two pairs of QEMUs compete for
