@@ -8,7 +8,8 @@ namespace Ivshmem.Guest.Tests.Agent;
 /// <summary>The command line as a user meets it: help pages, usage errors, exit codes.</summary>
 public sealed class CommandLineTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
+    /// <summary>Runs the agent's command line in process: exit code, standard output, standard error.</summary>
+    internal static (int Code, string Output, string Error) Run(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();

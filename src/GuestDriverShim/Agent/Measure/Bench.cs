@@ -18,7 +18,8 @@ internal sealed record BenchResult(long Bytes, int Chunk, IReadOnlyList<TimeSpan
     public string Summary(string transport, string peer) => string.Create(CultureInfo.InvariantCulture,
         $"{transport} throughput with {peer}: {Units.Bytes(Bytes)} in {Units.Bytes(Chunk)} messages, {Uploads.Count} rounds: to peer {Units.Rate(UploadRate)} (median {Units.Rate(UploadMedianRate)}), from peer {Units.Rate(DownloadRate)} (median {Units.Rate(DownloadMedianRate)}){(Wakeups >= 0 ? $", {Wakeups} doorbell interrupts" : "")}");
 
-    private static TimeSpan Median(IReadOnlyList<TimeSpan> values)
+    /// <summary>The middle round (of an even count, the faster of the two middle ones).</summary>
+    public static TimeSpan Median(IReadOnlyList<TimeSpan> values)
     {
         var sorted = values.Order().ToArray();
         return sorted[(sorted.Length - 1) / 2];
