@@ -51,7 +51,6 @@ internal sealed class RingLink : IMessageLink
 
     public string PeerLabel { get; }
     public string Transport => "ring";
-    public PeerEntry Peer => _peer;
     public int MaxPayload => _producer.MaxPayload;
     public long Wakeups => _wakeups();
     public RingChannel Channel => _channel;
@@ -96,9 +95,6 @@ internal sealed class RingLink : IMessageLink
         return length;
     }
 
-    public ValueTask SendAsync(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
-        _channel.SendAsync(payload, type, cancellationToken);
-
     public (int Type, int Length) ReceiveFirst(Span<byte> buffer, Func<int, ReadOnlySpan<byte>, bool> accept, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         TimeSpan stall = _stallTimeout;
@@ -139,9 +135,6 @@ internal sealed class RingLink : IMessageLink
     /// <summary>True while the peer table still holds the peer this link was opened with (a
     /// <see cref="PeerGoneException"/> then means its program re-opened its end, not that it left).</summary>
     public bool PeerStillThere => GoneReason() is null;
-
-    /// <summary>Throws <see cref="PeerGoneException"/> when the peer left or re-opened its end.</summary>
-    public void ThrowIfPeerGone() => _channel.ThrowIfPeerGone();
 
     public void Dispose() { }
 
