@@ -150,14 +150,6 @@ internal sealed class VfioDevice : IDisposable
         Interop.PWriteExactly(_device, word, config.Offset + Interop.PCI_COMMAND, "write the PCI command register");
     }
 
-    public ushort ReadCommand()
-    {
-        VfioRegion config = Region(Interop.VFIO_PCI_CONFIG_REGION_INDEX);
-        Span<byte> word = stackalloc byte[2];
-        Interop.PReadExactly(_device, word, config.Offset + Interop.PCI_COMMAND, "read the PCI command register");
-        return BinaryPrimitives.ReadUInt16LittleEndian(word);
-    }
-
     /// <summary>Creates one eventfd per MSI-X vector and has VFIO signal vector k on eventfd k; this
     /// enables MSI-X on the device. Returns the eventfds (the caller owns them).</summary>
     public int[] EnableMsix(int count)
