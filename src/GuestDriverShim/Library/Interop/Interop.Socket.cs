@@ -11,7 +11,6 @@ internal static unsafe partial class Interop
 {
     private const int SockaddrUnSize = 110;
     private const int MaxSunPath = 108;
-    private const int ECONNREFUSED_ = 111;
 
     /// <summary>One recvmsg: how many bytes arrived, the first fd that came with them (-1 if none),
     /// how many more fds came (already closed: a message carries at most one), and whether the kernel
@@ -49,7 +48,7 @@ internal static unsafe partial class Interop
             int errno = LastErrno();
             if (errno == EINTR) continue;
             string hint = errno == ENOENT ? " (is ivshmemd running, and is this the region's socket?)"
-                : errno == ECONNREFUSED_ ? " (a stale socket file: nothing listens on it)"
+                : errno == ECONNREFUSED ? " (a stale socket file: nothing listens on it)"
                 : errno == EACCES ? " (the socket's mode or group does not let this user connect)" : "";
             throw new IOException(ErrorFor(errno, $"connect to {path}").Message + hint) { HResult = errno };
         }
