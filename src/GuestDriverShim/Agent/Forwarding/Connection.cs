@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -11,7 +12,9 @@ internal sealed class Connection
 {
     private readonly Forwarder _owner;
     private readonly uint _id;
-    private readonly BlockingCollection<byte[]?> _toSocket = new();
+    /// <summary>Bytes from the ring for the socket, in arrays rented from the shared pool (returned once
+    /// written); a segment without an array is the peer's end of stream.</summary>
+    private readonly BlockingCollection<ArraySegment<byte>> _toSocket = new();
     private readonly object _creditLock = new();
     private Socket? _socket;
     private int _credit = Forwarder.Window;
@@ -84,10 +87,21 @@ internal sealed class Connection
         Start();
     }
 
-    /// <summary>Bytes from the ring for the socket; null = the peer's socket reached end of stream.</summary>
-    public void Deliver(byte[]? data)
+    /// <summary>Bytes from the ring for the socket, copied out of the forwarder's receive buffer (which
+    /// its reading thread reuses for the next message) into a pooled array: no allocation per message.</summary>
+    public void Deliver(ReadOnlySpan<byte> data)
     {
-        try { _toSocket.Add(data); }
+        byte[] copy = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(copy);
+        Enqueue(new ArraySegment<byte>(copy, 0, data.Length));
+    }
+
+    /// <summary>The peer's socket reached end of stream.</summary>
+    public void DeliverEndOfStream() => Enqueue(default);
+
+    private void Enqueue(ArraySegment<byte> item)
+    {
+        try { _toSocket.Add(item); }
         catch (InvalidOperationException) { /* aborted: dropped */ }
     }
 
@@ -155,18 +169,20 @@ internal sealed class Connection
 
     private void RingToSocket()
     {
+        Span<byte> credit = stackalloc byte[ForwardMessages.CreditSize];
         try
         {
-            foreach (byte[]? data in _toSocket.GetConsumingEnumerable())
+            foreach (ArraySegment<byte> data in _toSocket.GetConsumingEnumerable())
             {
-                if (data is null)
+                if (data.Array is null)
                 {
                     _socket!.Shutdown(SocketShutdown.Send);
                     HalfDone();
                     return;
                 }
-                for (int sent = 0; sent < data.Length;) sent += _socket!.Send(data, sent, data.Length - sent, SocketFlags.None);
-                _owner.Send(MessageTypes.FwdCredit, ForwardMessages.Credit(_id, data.Length));
+                for (int sent = 0; sent < data.Count;) sent += _socket!.Send(data.Array, sent, data.Count - sent, SocketFlags.None);
+                ArrayPool<byte>.Shared.Return(data.Array);
+                _owner.Send(MessageTypes.FwdCredit, ForwardMessages.Credit(_id, data.Count, credit));
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)

@@ -13,12 +13,15 @@ internal static class ForwardMessages
         return b;
     }
 
-    public static byte[] Credit(uint connection, int bytes)
+    public const int CreditSize = 8;
+
+    /// <summary>Writes a FwdCredit into <paramref name="message"/> (<see cref="CreditSize"/> bytes):
+    /// one goes out after every write to a socket, so it is not allocated.</summary>
+    public static ReadOnlySpan<byte> Credit(uint connection, int bytes, Span<byte> message)
     {
-        var b = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, connection);
-        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), bytes);
-        return b;
+        BinaryPrimitives.WriteUInt32LittleEndian(message, connection);
+        BinaryPrimitives.WriteInt32LittleEndian(message[4..], bytes);
+        return message[..CreditSize];
     }
 
     public static byte[] Reset(uint connection, string why)

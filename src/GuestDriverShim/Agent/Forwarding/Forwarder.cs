@@ -72,8 +72,8 @@ internal sealed class Forwarder : IDisposable
                 switch (type)
                 {
                     case MessageTypes.FwdOpen: Open(ForwardMessages.ConnectionOf(message)); break;
-                    case MessageTypes.FwdData: Find(message)?.Deliver(message[4..].ToArray()); break;
-                    case MessageTypes.FwdEof: Find(message)?.Deliver(null); break;
+                    case MessageTypes.FwdData: Find(message)?.Deliver(message[4..]); break;
+                    case MessageTypes.FwdEof: Find(message)?.DeliverEndOfStream(); break;
                     case MessageTypes.FwdCredit: Find(message)?.AddCredit(ForwardMessages.CreditOf(message)); break;
                     case MessageTypes.FwdReset: Find(message)?.Abort("the other side reset it: " + ForwardMessages.TextOf(message), tellPeer: false); break;
                     case MessageTypes.Bye when ConversationMessage.Conversation(message) == conversation: return;
