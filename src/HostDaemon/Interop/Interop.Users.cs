@@ -34,73 +34,70 @@ internal static unsafe partial class Interop
     internal static (uint Uid, uint Gid)? LookupUser(string name)
     {
         byte[] n = Encoding.UTF8.GetBytes(name + "\0");
-        for (nuint size = InitialBufferSize; ; size *= 4)
+        return WithGrowingBuffer($"getpwnam_r({name})", (byte* buffer, nuint size, out (uint, uint)? user) =>
         {
-            byte* buffer = (byte*)NativeMemory.Alloc(size);
-            try
-            {
-                Passwd pwd;
-                Passwd* found;
-                int rc;
-                fixed (byte* np = n) rc = getpwnam_r(np, &pwd, buffer, size, &found);
-                if (Retry(rc, size, $"getpwnam_r({name})")) continue;
-                return found != null ? (pwd.pw_uid, pwd.pw_gid) : null;
-            }
-            finally { NativeMemory.Free(buffer); }
-        }
+            Passwd pwd;
+            Passwd* found;
+            int rc;
+            fixed (byte* np = n) rc = getpwnam_r(np, &pwd, buffer, size, &found);
+            user = found != null ? (pwd.pw_uid, pwd.pw_gid) : null;
+            return rc;
+        });
     }
 
     /// <summary>The name of user <paramref name="uid"/>, or null when the database has none.</summary>
-    internal static string? UserName(uint uid)
-    {
-        for (nuint size = InitialBufferSize; ; size *= 4)
+    internal static string? UserName(uint uid) =>
+        WithGrowingBuffer($"getpwuid_r({uid})", (byte* buffer, nuint size, out string? name) =>
         {
-            byte* buffer = (byte*)NativeMemory.Alloc(size);
-            try
-            {
-                Passwd pwd;
-                Passwd* found;
-                int rc = getpwuid_r(uid, &pwd, buffer, size, &found);
-                if (Retry(rc, size, $"getpwuid_r({uid})")) continue;
-                return found != null ? Marshal.PtrToStringUTF8((nint)pwd.pw_name) : null;
-            }
-            finally { NativeMemory.Free(buffer); }
-        }
-    }
+            Passwd pwd;
+            Passwd* found;
+            int rc = getpwuid_r(uid, &pwd, buffer, size, &found);
+            name = found != null ? Marshal.PtrToStringUTF8((nint)pwd.pw_name) : null;
+            return rc;
+        });
 
     /// <summary>gid of group <paramref name="name"/>, or null when there is no such group.</summary>
     internal static uint? LookupGroup(string name)
     {
         byte[] n = Encoding.UTF8.GetBytes(name + "\0");
-        for (nuint size = InitialBufferSize; ; size *= 4)
+        return WithGrowingBuffer($"getgrnam_r({name})", (byte* buffer, nuint size, out uint? gid) =>
         {
-            byte* buffer = (byte*)NativeMemory.Alloc(size);
-            try
-            {
-                Group grp;
-                Group* found;
-                int rc;
-                fixed (byte* np = n) rc = getgrnam_r(np, &grp, buffer, size, &found);
-                if (Retry(rc, size, $"getgrnam_r({name})")) continue;
-                return found != null ? grp.gr_gid : null;
-            }
-            finally { NativeMemory.Free(buffer); }
-        }
+            Group grp;
+            Group* found;
+            int rc;
+            fixed (byte* np = n) rc = getgrnam_r(np, &grp, buffer, size, &found);
+            gid = found != null ? grp.gr_gid : null;
+            return rc;
+        });
     }
 
     /// <summary>The name of group <paramref name="gid"/>, or null.</summary>
-    internal static string? GroupName(uint gid)
+    internal static string? GroupName(uint gid) =>
+        WithGrowingBuffer($"getgrgid_r({gid})", (byte* buffer, nuint size, out string? name) =>
+        {
+            Group grp;
+            Group* found;
+            int rc = getgrgid_r(gid, &grp, buffer, size, &found);
+            name = found != null ? Marshal.PtrToStringUTF8((nint)grp.gr_name) : null;
+            return rc;
+        });
+
+    /// <summary>One *_r lookup into <paramref name="buffer"/>: returns its error number and sets
+    /// <paramref name="result"/> from what it found (null for nothing). The result must be copied out
+    /// here: the buffer is freed afterwards.</summary>
+    private delegate int Lookup<T>(byte* buffer, nuint size, out T result);
+
+    /// <summary>Runs <paramref name="lookup"/> with a buffer that grows while the lookup says ERANGE
+    /// (see <see cref="Retry"/>).</summary>
+    private static T WithGrowingBuffer<T>(string what, Lookup<T> lookup)
     {
         for (nuint size = InitialBufferSize; ; size *= 4)
         {
             byte* buffer = (byte*)NativeMemory.Alloc(size);
             try
             {
-                Group grp;
-                Group* found;
-                int rc = getgrgid_r(gid, &grp, buffer, size, &found);
-                if (Retry(rc, size, $"getgrgid_r({gid})")) continue;
-                return found != null ? Marshal.PtrToStringUTF8((nint)grp.gr_name) : null;
+                int rc = lookup(buffer, size, out T result);
+                if (!Retry(rc, size, what)) return result;
             }
             finally { NativeMemory.Free(buffer); }
         }
