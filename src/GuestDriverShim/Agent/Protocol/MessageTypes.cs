@@ -16,9 +16,9 @@ namespace Ivshmem.Agent.Protocol;
 /// Bye      conversation u64                                       (the client is done)
 /// Ping     sequence u64 | padding                                 (echoed as Pong, byte for byte)
 /// BenchResult  bytes i64 | nanoseconds i64                        (what the receiving side measured)
-/// BenchPull    bytes i64 | chunk i32                              (client asks the server to send)
+/// BenchPull    bytes i64 | chunk i64                              (client asks the server to send)
 /// FwdOpen  connection u32 | FwdData connection u32 + bytes | FwdEof connection u32
-/// FwdCredit connection u32 | bytes u32 | FwdReset connection u32 | message UTF-8
+/// FwdCredit connection u32 | bytes i32 | FwdReset connection u32 | message UTF-8
 /// </code>
 /// A conversation id is random per client run: replies carry it, so a client never mistakes what was
 /// left in a ring by an earlier run for an answer to its own request.
