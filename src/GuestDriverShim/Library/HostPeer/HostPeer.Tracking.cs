@@ -67,11 +67,18 @@ public sealed partial class HostPeer
         string? problem;
         if (frame.Fd >= 0)
         {
-            if (frame.Value == -1) problem = "a second shared memory message (QEMU: \"server sent unexpected shared memory message\")";
-            else if (frame.Value == _ownId) problem = $"another eventfd for this peer's own id {_ownId} after the handshake";
-            else if (frame.Value is < 0 or > 0xFFFF) problem = $"invalid message {frame.Value} with an fd";
-            else if (AddPeerVector((int)frame.Value, frame.Fd, out problem)) return;
-            if (frame.Value == -1 || frame.Value == _ownId || frame.Value is < 0 or > 0xFFFF) Interop.Close(frame.Fd);
+            if (frame.Value is >= 0 and <= 0xFFFF && frame.Value != _ownId)
+            {
+                // AddPeerVector closes the fd itself when it refuses it.
+                if (AddPeerVector((int)frame.Value, frame.Fd, out problem)) return;
+            }
+            else
+            {
+                Interop.Close(frame.Fd);
+                problem = frame.Value == -1 ? "a second shared memory message (QEMU: \"server sent unexpected shared memory message\")"
+                    : frame.Value == _ownId ? $"another eventfd for this peer's own id {_ownId} after the handshake"
+                    : $"invalid message {frame.Value} with an fd";
+            }
         }
         else if (frame.Value is >= 0 and <= 0xFFFF)
         {
