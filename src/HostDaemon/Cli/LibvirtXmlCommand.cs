@@ -8,8 +8,7 @@ internal static class LibvirtXmlCommand
 {
     public static (Command, ManPage) Create()
     {
-        var vm = new Argument<string>("VM") { Description = "The VM's name as listed under 'vms' in the configuration; for libvirt this is the domain name (libvirt starts QEMU with -name guest=DOMAIN)." };
-        vm.RejectOptionLikeValues("see --help for the options (VM names starting with '-' are not supported)");
+        var vm = VmArgument.Create("The VM's name as listed under 'vms' in the configuration; for libvirt this is the domain name (libvirt starts QEMU with -name guest=DOMAIN).");
         var config = ConfigFileOption.Create();
         var command = new Command("libvirt-xml", Page.Summary) { vm, config };
         command.SetAction(parseResult =>
@@ -20,12 +19,9 @@ internal static class LibvirtXmlCommand
             DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult.GetRequiredValue(config), error, "ivshmemd libvirt-xml");
             if (options is null)
                 return ExitCodes.Config;
-            IReadOnlyList<RegionOptions> regions = options.RegionsForVm(vmName);
+            IReadOnlyList<RegionOptions> regions = VmArgument.RegionsOrReport(options, vmName, error, "ivshmemd libvirt-xml");
             if (regions.Count == 0)
-            {
-                error.WriteLine(QemuArgsCommand.UnknownVmMessage("ivshmemd libvirt-xml", vmName, options));
                 return ExitCodes.Failure;
-            }
             foreach (var region in regions)
                 output.Write(LibvirtShmemXml.For(region));
             return ExitCodes.Ok;

@@ -8,8 +8,7 @@ internal static class QemuArgsCommand
 {
     public static (Command, ManPage) Create()
     {
-        var vm = new Argument<string>("VM") { Description = "The VM's name: the value of QEMU's -name (guest=) option, as listed under 'vms' in the configuration." };
-        vm.RejectOptionLikeValues("see --help for the options (VM names starting with '-' are not supported)");
+        var vm = VmArgument.Create("The VM's name: the value of QEMU's -name (guest=) option, as listed under 'vms' in the configuration.");
         var config = ConfigFileOption.Create();
         var demo = ConfigFileOption.CreateDemo("Instead of a file, use the built-in demo configuration that 'ivshmemd run --demo DIR' serves (region 'demo' for VMs 'vm-a' and 'vm-b', its socket in DIR); used by scripts/demo --vm.");
         var format = new Option<string>("--format", "-f")
@@ -29,12 +28,9 @@ internal static class QemuArgsCommand
             DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult, config, demo, error, "ivshmemd qemu-args");
             if (options is null)
                 return ConfigFileOption.LoadFailureExitCode(parseResult, demo);
-            IReadOnlyList<RegionOptions> regions = options.RegionsForVm(vmName);
+            IReadOnlyList<RegionOptions> regions = VmArgument.RegionsOrReport(options, vmName, error, "ivshmemd qemu-args");
             if (regions.Count == 0)
-            {
-                error.WriteLine(UnknownVmMessage("ivshmemd qemu-args", vmName, options));
                 return ExitCodes.Failure;
-            }
             bool lines = parseResult.GetValue(format) == "lines";
             foreach (var region in regions)
             {
@@ -48,16 +44,6 @@ internal static class QemuArgsCommand
             return ExitCodes.Ok;
         });
         return (command, Page);
-    }
-
-    /// <summary>Says which VMs the configuration does know, so a typo is obvious.</summary>
-    internal static string UnknownVmMessage(string commandPath, string vmName, DaemonOptions options)
-    {
-        var known = options.AllVmNames();
-        string knownText = known.Count == 0
-            ? "it names no VMs (only host users)"
-            : $"VMs it names: {string.Join(", ", known)}";
-        return $"{commandPath}: error: no region in {options.SourcePath} admits VM '{vmName}'; {knownText}";
     }
 
     private static readonly ManPage Page = new()
