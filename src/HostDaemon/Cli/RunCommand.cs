@@ -16,30 +16,17 @@ internal static class RunCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var error = parseResult.InvocationConfiguration.Error;
-            if (parseResult.GetValue(demo) is { } demoDirectory)
-            {
-                DaemonOptions demoOptions;
-                try
-                {
-                    demoOptions = DefaultConfiguration.Create(demoDirectory);
-                }
-                catch (ArgumentException ex)
-                {
-                    await error.WriteLineAsync($"ivshmemd run: error: {ex.Message.Replace($" (Parameter 'runtimeDirectory')", "")}");
-                    return ExitCodes.Failure;
-                }
-                return await DaemonEntryPoint.RunAsync(demoOptions, configPath: null, cancellationToken);
-            }
-
-            string path = parseResult.GetRequiredValue(config);
-            DaemonOptions? options = ConfigFileOption.LoadOrReport(path, error, "ivshmemd run");
+            bool isDemo = parseResult.GetValue(demo) is not null;
+            DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult, config, demo, error, "ivshmemd run");
             if (options is null)
             {
-                await error.WriteLineAsync("ivshmemd run: not started: the configuration is not valid");
-                return ExitCodes.Config;
+                if (!isDemo) await error.WriteLineAsync("ivshmemd run: not started: the configuration is not valid");
+                return ConfigFileOption.LoadFailureExitCode(parseResult, demo);
             }
-            // Absolute, so a reload reads the same file whatever the working directory is by then.
-            return await DaemonEntryPoint.RunAsync(options, Path.GetFullPath(path), cancellationToken);
+            // Absolute, so a reload reads the same file whatever the working directory is by then. The
+            // demo configuration has no file to reload.
+            string? configPath = isDemo ? null : Path.GetFullPath(parseResult.GetRequiredValue(config));
+            return await DaemonEntryPoint.RunAsync(options, configPath, cancellationToken);
         });
         return (command, Page);
     }
