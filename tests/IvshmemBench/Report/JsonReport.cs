@@ -35,10 +35,8 @@ internal static class JsonReport
         w.WriteNumber("elapsed_s", Math.Round(results.Elapsed.TotalSeconds, 1));
         w.WriteEndObject();
 
-        w.WriteStartArray("throughput");
-        foreach (ThroughputResult r in results.Throughput)
+        Objects(w, "throughput", results.Throughput, (ThroughputResult r) =>
         {
-            w.WriteStartObject();
             w.WriteString("transport", r.Transport.Name());
             w.WriteNumber("size_bytes", r.SizeBytes);
             w.WriteNumber("repeats", r.Mbps.Count);
@@ -50,14 +48,10 @@ internal static class JsonReport
             w.WriteStartArray("samples_mbps");
             foreach (double x in r.Mbps) w.WriteNumberValue(Round(x));
             w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
-        w.WriteStartArray("latency");
-        foreach (LatencyResult l in results.Latency)
+        Objects(w, "latency", results.Latency, (LatencyResult l) =>
         {
-            w.WriteStartObject();
             w.WriteString("transport", l.Transport);
             w.WriteString("mode", l.Mode);
             w.WriteNumber("p50_us", l.P50Us);
@@ -65,14 +59,10 @@ internal static class JsonReport
             w.WriteNumber("p999_us", l.P999Us);
             w.WriteNumber("mean_us", l.MeanUs);
             w.WriteNumber("samples", l.Samples);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
-        w.WriteStartArray("message_rate");
-        foreach (RateResult r in results.Rates)
+        Objects(w, "message_rate", results.Rates, (RateResult r) =>
         {
-            w.WriteStartObject();
             w.WriteString("mode", r.Mode);
             w.WriteNumber("million_per_s", Math.Round(r.Median, 3));
             w.WriteNumber("batch", r.Batch);
@@ -80,74 +70,65 @@ internal static class JsonReport
             w.WriteStartArray("runs_million_per_s");
             foreach (double x in r.MillionPerSecond) w.WriteNumberValue(Math.Round(x, 3));
             w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
         w.WriteStartObject("ratios");
-        w.WriteStartArray("throughput");
-        foreach (SizeRatios r in Ratios.Throughput(results))
+        Objects(w, "throughput", Ratios.Throughput(results), (SizeRatios r) =>
         {
-            w.WriteStartObject();
             w.WriteNumber("size_bytes", r.SizeBytes);
             if (r.BestKernel is null) w.WriteNull("best_kernel_transport"); else w.WriteString("best_kernel_transport", r.BestKernel);
             Ratio(w, "ring_over_best_kernel", r.RingOverBestKernel);
             Ratio(w, "ring_zero_copy_over_best_kernel", r.ZeroCopyOverBestKernel);
             Ratio(w, "ring_over_memcpy", r.RingOverMemcpy);
             Ratio(w, "ring_zero_copy_over_memcpy", r.ZeroCopyOverMemcpy);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         Ratio(w, "latency_spin_then_block_over_busy_poll_p50", Ratios.SpinThenBlockOverBusyPoll(results));
         w.WriteEndObject();
 
-        w.WriteStartArray("targets");
-        foreach (TargetCheck c in Targets.Evaluate(results))
+        Objects(w, "targets", Targets.Evaluate(results), (TargetCheck c) =>
         {
-            w.WriteStartObject();
             w.WriteString("target", c.Target);
             if (c.Met is bool met) w.WriteBoolean("met", met); else w.WriteNull("met");
             w.WriteString("measured", c.Measured);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
-        w.WriteStartArray("idle_cpu");
-        foreach (IdleCpuResult i in results.IdleCpu)
+        Objects(w, "idle_cpu", results.IdleCpu, (IdleCpuResult i) =>
         {
-            w.WriteStartObject();
             w.WriteString("transport", "ring");
             w.WriteString("mode", i.Mode);
             w.WriteNumber("seconds", i.Seconds);
             w.WriteNumber("cpu_percent", Math.Round(i.CpuPercent, 3));
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
-        w.WriteStartArray("allocations");
-        foreach (AllocationResult a in results.Allocations)
+        Objects(w, "allocations", results.Allocations, (AllocationResult a) =>
         {
-            w.WriteStartObject();
             w.WriteString("loop", a.Loop);
             w.WriteNumber("bytes", a.Bytes);
             w.WriteNumber("operations", a.Operations);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
 
-        w.WriteStartArray("paper");
-        foreach (PaperRow p in PaperFigures.Rows)
+        Objects(w, "paper", PaperFigures.Rows, (PaperRow p) =>
         {
-            w.WriteStartObject();
             w.WriteNumber("size_bytes", p.SizeBytes);
             w.WriteNumber("uds_mbps", p.UdsMbps);
             w.WriteNumber("shared_memory_mbps", p.SharedMemoryMbps);
             w.WriteNumber("pipes_mbps", p.PipesMbps);
+        });
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>An array named <paramref name="name"/> with one object per item, whose fields <paramref name="fields"/> writes.</summary>
+    private static void Objects<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Action<T> fields)
+    {
+        w.WriteStartArray(name);
+        foreach (T item in items)
+        {
+            w.WriteStartObject();
+            fields(item);
             w.WriteEndObject();
         }
         w.WriteEndArray();
-
-        w.WriteEndObject();
     }
 
     private static void Ratio(Utf8JsonWriter w, string name, double? value)
