@@ -6,7 +6,6 @@ namespace Ivshmem.Bench.Coordination;
 internal sealed record BenchOptions
 {
     public bool Help { get; init; }
-    public bool Quick { get; init; }
     public int Repeat { get; init; } = 20;
     public int? BigRepeat { get; init; }
     public int Warmup { get; init; } = 1;
@@ -73,7 +72,7 @@ internal sealed record BenchOptions
         var o = new BenchOptions();
         bool quick = args.Contains("--quick");
         if (quick)
-            o = o with { Quick = true, Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 10_000, Messages = 2_000_000, IdleMs = 500 };
+            o = o with { Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 10_000, Messages = 2_000_000, IdleMs = 500 };
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
