@@ -48,6 +48,8 @@ internal sealed record BenchOptions
           --latency-samples N    timed 64-byte round trips per transport and mode (default 100000)
           --messages N           64-byte messages per message-rate run (default 20000000)
           --batch N              messages per publish and per release when batching (default 256)
+          --idle-ms N            how long each ring wait mode's echoing peer is left idle for the
+                                 idle-CPU figure (default 1000, --quick 500)
           --chunk SIZE           bytes each sender hands its transport per call (default 256K)
           --window SIZE          largest send/receive buffer; bigger transfers cycle through it (default 64M)
           --region-size SIZE     the ring's region: two rings of about half of it (default 64M)
