@@ -27,12 +27,4 @@ public static class Memfd
             throw;
         }
     }
-
-    /// <summary>True when the size of the memfd behind <paramref name="fd"/> can no longer change.</summary>
-    public static bool IsSizeSealed(int fd)
-    {
-        const int F_SEAL_SHRINK = 0x0002, F_SEAL_GROW = 0x0004;
-        int seals = Interop.GetSeals(fd);
-        return (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
-    }
 }

@@ -87,10 +87,6 @@ public sealed class Region
     /// (control block and data).</summary>
     public SharedMemory RingMemory(int from, int to) => Memory.Slice(Geometry.RingIndex(from, to), Geometry.RingStride);
 
-    /// <summary>The session id of the ring from <paramref name="fromEpoch"/>'s slot to <paramref name="toEpoch"/>'s:
-    /// it changes whenever either end is a new peer.</summary>
-    public static ulong SessionId(uint fromEpoch, uint toEpoch) => ((ulong)fromEpoch << 32) | toEpoch;
-
     /// <summary>A human name for a ring in messages: "ring 0->1 (vm-a -> vm-b)".</summary>
     internal static string RingName(int from, int to, string? fromName = null, string? toName = null) =>
         fromName is null ? $"ring {from}->{to}" : $"ring {from}->{to} ({fromName} -> {toName})";

@@ -184,9 +184,6 @@ public sealed class RingProducer
         if (waiting) SharedMemory.FullFence();
     }
 
-    /// <summary>The session the consumer currently reports; 0 when none has joined.</summary>
-    public ulong ConsumerSession => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset);
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WakeConsumerIfWaiting()
     {

@@ -40,8 +40,6 @@ internal static unsafe partial class Interop
     internal static void SealSize(int fd) =>
         CheckIo(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), "fcntl(F_ADD_SEALS)");
 
-    internal static int GetSeals(int fd) => CheckIo(fcntl(fd, F_GET_SEALS), "fcntl(F_GET_SEALS)");
-
     internal static long FileSize(int fd)
     {
         stat st;

@@ -9,7 +9,6 @@ internal static unsafe partial class Interop
 {
     internal const short POLLIN_ = 0x001;
     internal const short POLLERR_ = 0x008;
-    internal const short POLLHUP_ = 0x010;
     internal const short POLLNVAL_ = 0x020;
 
     /// <summary>poll(2) on <paramref name="fds"/> for input; returns the number ready, 0 on timeout.
