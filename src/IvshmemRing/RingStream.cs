@@ -69,14 +69,11 @@ public sealed class RingStream : Stream
         while (!buffer.IsEmpty)
         {
             int chunk = Math.Min(buffer.Length, producer.MaxPayload);
-            if (!producer.TryClaim(chunk, out Span<byte> target))
+            if (!TryWriteChunk(producer, buffer[..chunk]))
             {
                 _channel.WaitForSpace(chunk);
                 continue;
             }
-            buffer[..chunk].CopyTo(target);
-            producer.Commit(RecordTypes.StreamData);
-            producer.Publish();
             buffer = buffer[chunk..];
         }
     }
@@ -106,10 +103,7 @@ public sealed class RingStream : Stream
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Sends end-of-stream without waiting for the reader.</summary>
-    public void CompleteWriting()
-    {
-        while (!_channel.Producer.TryWrite([], RecordTypes.StreamEnd)) _channel.WaitForSpace(0);
-    }
+    public void CompleteWriting() => _channel.Send([], RecordTypes.StreamEnd);
 
     protected override void Dispose(bool disposing)
     {
