@@ -64,11 +64,16 @@ public class EventFdNotificationTests
         Assert.Throws<AggregateException>(() => blocked.Wait()).InnerExceptions.OfType<IOException>().Single();
     }
 
+    /// <summary>Sleeps end only at the doorbell or the 10 s timeout: with the default peer-check
+    /// interval (100 ms) a receiver whose doorbell never rang would still wake and find the message.</summary>
+    private static RingChannelOptions DoorbellOnly(WaitMode mode) =>
+        new() { WaitMode = mode, Timeout = TimeSpan.FromSeconds(10), PeerCheckInterval = TimeSpan.FromSeconds(30) };
+
     [Fact]
     public async Task ABlockedReceiverWakesWhenThePeerSends()
     {
         using var region = new CrossProcessRegion(1L << 20);
-        var options = new RingChannelOptions { WaitMode = WaitMode.Block, Timeout = TimeSpan.FromSeconds(10) };
+        var options = DoorbellOnly(WaitMode.Block);
         using var waiterB = new EventFdWaiter([region.EventB]);
         RingChannel a = region.OpenChannel(options);
         RingChannel b = RingChannel.Open(region.Region, 1, 0, new EventFdSignal(region.EventA), waiterB, options);
@@ -83,6 +88,7 @@ public class EventFdNotificationTests
         a.Send([1, 2, 3]);
         var (length, latency) = await receiver;
         Assert.Equal(3, length);
+        Assert.True(latency < TimeSpan.FromSeconds(5), $"woke {latency.TotalSeconds:0.0} s after the send: the doorbell was not rung");
         Console.WriteLine($"wake-up after send: {latency.TotalMicroseconds:0} us");
     }
 
@@ -93,7 +99,7 @@ public class EventFdNotificationTests
     public async Task NoWakeUpIsLostUnderManySmallMessagesWithTheConsumerSleepingBetweenThem(WaitMode mode)
     {
         using var region = new CrossProcessRegion(1L << 20);
-        var options = new RingChannelOptions { WaitMode = mode, Timeout = TimeSpan.FromSeconds(10), SpinDuration = TimeSpan.FromMicroseconds(2) };
+        var options = DoorbellOnly(mode) with { SpinDuration = TimeSpan.FromMicroseconds(2) };
         using var waiterB = new EventFdWaiter([region.EventB]);
         RingChannel a = region.OpenChannel(options);
         RingChannel b = RingChannel.Open(region.Region, 1, 0, new EventFdSignal(region.EventA), waiterB, options);
@@ -102,12 +108,15 @@ public class EventFdNotificationTests
         {
             byte[] buffer = new byte[64];
             long sum = 0;
+            TimeSpan longest = TimeSpan.Zero;
             for (int i = 0; i < messages; i++)
             {
+                long start = Stopwatch.GetTimestamp();
                 b.Receive(buffer, out _);
+                longest = TimeSpan.FromTicks(Math.Max(longest.Ticks, Stopwatch.GetElapsedTime(start).Ticks));
                 sum += BitConverter.ToInt32(buffer);
             }
-            return sum;
+            return (sum, longest);
         });
         var random = new Random(3);
         long expected = 0;
@@ -120,6 +129,8 @@ public class EventFdNotificationTests
             if (gap == 1) Thread.SpinWait(random.Next(1, 2000));
             else if (gap == 2) Thread.Yield();
         }
-        Assert.Equal(expected, await consumer);
+        var (sum, longest) = await consumer;
+        Assert.Equal(expected, sum);
+        Assert.True(longest < TimeSpan.FromSeconds(5), $"one receive slept {longest.TotalSeconds:0.0} s: a wake-up was lost");
     }
 }
