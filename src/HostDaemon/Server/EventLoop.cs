@@ -130,11 +130,7 @@ internal sealed unsafe class EventLoop : IDisposable
                 try { handler.OnEvents((uint)_events[i].events); }
                 catch (Exception e) { onHandlerFailure(e); }
             }
-            while (_posted.TryDequeue(out Action? action))
-            {
-                try { action(); }
-                catch (Exception e) { onHandlerFailure(e); }
-            }
+            DrainPosted(onHandlerFailure);
             long now = Environment.TickCount64;
             while (_timers.TryPeek(out Action? timer, out long when) && when <= now)
             {
@@ -145,7 +141,8 @@ internal sealed unsafe class EventLoop : IDisposable
         }
     }
 
-    /// <summary>Runs everything still posted (after <see cref="Run"/> returned, on the same thread).</summary>
+    /// <summary>Runs everything posted so far; on the loop thread (after every batch, and once more
+    /// after <see cref="Run"/> returned).</summary>
     public void DrainPosted(Action<Exception> onFailure)
     {
         while (_posted.TryDequeue(out Action? action))
