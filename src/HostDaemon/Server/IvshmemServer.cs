@@ -211,20 +211,11 @@ public sealed class IvshmemServer : IDisposable
             if (!_regions.TryGetValue(region.Name, out ServedRegion? current) || current != region || region.PeerCount > 0) return;
             RegionOptions? replacement = region.PendingOptions;
             bool wasRetiring = region.Retiring;
-            _regions.Remove(region.Name);
-            region.ForgetStoredFds();
-            region.Close(unlinkSocket: !wasRetiring);
+            Discard(region, unlinkSocket: !wasRetiring);
             if (replacement is not null)
             {
-                try
-                {
-                    _regions.Add(replacement.Name, ServedRegion.Open(this, replacement, RestoredFds.None));
+                if (TryOpen(replacement, failed: null))
                     Logger.RegionReplaced(replacement.Name, "its last peer left; the changed configuration applies now");
-                }
-                catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-                {
-                    Logger.RegionFailed(replacement.Name, e.Message);
-                }
             }
             else
             {
@@ -253,9 +244,7 @@ public sealed class IvshmemServer : IDisposable
                 if (region.Retiring) continue;
                 if (region.PeerCount == 0)
                 {
-                    _regions.Remove(region.Name);
-                    region.ForgetStoredFds();
-                    region.Close(unlinkSocket: true);
+                    Discard(region, unlinkSocket: true);
                     removed.Add(region.Name);
                     Logger.RegionRemoved(region.Name, "it is no longer in the configuration");
                 }
@@ -289,39 +278,51 @@ public sealed class IvshmemServer : IDisposable
                 Logger.RegionChangeDeferred(region.Name, region.PeerCount);
                 continue;
             }
-            _regions.Remove(region.Name);
-            region.ForgetStoredFds();
-            region.Close(unlinkSocket: true);
-            try
+            Discard(region, unlinkSocket: true);
+            if (TryOpen(next, failed))
             {
-                _regions.Add(next.Name, ServedRegion.Open(this, next, RestoredFds.None));
                 replaced.Add(next.Name);
                 Logger.RegionReplaced(next.Name, "the configuration changed it and it had no peers");
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-            {
-                failed.Add($"{next.Name}: {e.Message}");
-                Logger.RegionFailed(next.Name, e.Message);
             }
         }
         foreach (RegionOptions region in options.Regions)
         {
             if (_regions.ContainsKey(region.Name)) continue;
-            try
+            if (TryOpen(region, failed))
             {
-                _regions.Add(region.Name, ServedRegion.Open(this, region, RestoredFds.None));
                 added.Add(region.Name);
                 Logger.RegionAdded(region.Name);
-            }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
-            {
-                failed.Add($"{region.Name}: {e.Message}");
-                Logger.RegionFailed(region.Name, e.Message);
             }
         }
         Options = options with { RuntimeDirectory = Options.RuntimeDirectory, ControlSocketPath = Options.ControlSocketPath };
         PublishStatus();
         return new ReloadOutcome(added, removed, retiring, replaced, deferred, failed);
+    }
+
+    /// <summary>Opens a region after start-up (reload, or a deferred change) and serves it; when it
+    /// cannot be set up, logs why, adds it to <paramref name="failed"/> and returns false.</summary>
+    private bool TryOpen(RegionOptions options, List<string>? failed)
+    {
+        try
+        {
+            _regions.Add(options.Name, ServedRegion.Open(this, options, RestoredFds.None));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            failed?.Add($"{options.Name}: {e.Message}");
+            Logger.RegionFailed(options.Name, e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Ends a region for good (removed, or about to be re-created): out of the table and the
+    /// fd store, closed.</summary>
+    private void Discard(ServedRegion region, bool unlinkSocket)
+    {
+        _regions.Remove(region.Name);
+        region.ForgetStoredFds();
+        region.Close(unlinkSocket);
     }
 
     private void FlushThenClose(long deadline, TaskCompletionSource done)
