@@ -13,9 +13,11 @@
 #   VM_APPEND       (optional) more guest kernel parameters, e.g. ivshmem.e2e.mib=64
 #   VM_VERBOSE      (optional array) (--verbose) copies the guests' consoles to stderr
 #   GUEST_TIMEOUT   (optional) seconds a guest may run in all (default 420)
+#   START           (optional) the EPOCHREALTIME vm_elapsed counts from (default: when sourced)
+#   FAILED, KEEP    for vm_exit: 1 once fail has shown the logs; 1 to keep WORK
 # and defines
 #   log MESSAGE...   progress
-#   fail MESSAGE...  says what failed (vm_show_logs has the logs) and exits non-zero
+#   fail MESSAGE...  says what failed (vm_show_logs has the logs), sets FAILED=1 and exits non-zero
 #
 # Build outputs are cached in VM_CACHE (default ${IVSHMEM_CACHE:-<repo>/.cache}/vm-e2e), shared by
 # both scripts; one build at a time (flock), so concurrent runs wait and then find it up to date.
@@ -28,6 +30,7 @@ VM_GUEST_FILES=(
   "$REPO/scripts/lib/demo-guest:/usr/bin/demo-guest"
 )
 DAEMON_PID=
+: "${START:=$EPOCHREALTIME}"
 [ -n "${VM_VERBOSE+set}" ] || VM_VERBOSE=()
 [ -n "${VM_CONFIG_ARGS+set}" ] || VM_CONFIG_ARGS=()
 
@@ -175,6 +178,17 @@ vm_wait_line() {
   done
 }
 
+# vm_elapsed [SINCE]: seconds, to a tenth, since SINCE (an EPOCHREALTIME; default START).
+vm_elapsed() {
+  local since=${1:-$START}
+  local now=${EPOCHREALTIME/[.,]/} start=${since/[.,]/}
+  local ds=$(((now - start) / 100000))
+  printf '%d.%d' $((ds / 10)) $((ds % 10))
+}
+
+# The XXH128 (32 hex digits) in an agent's summary line, or nothing.
+vm_xxh_of() { sed -n 's/.*xxh128 \([0-9a-f]\{32\}\).*/\1/p' <<<"$1"; }
+
 # vm_wait_runner LABEL STATUS: waits for LABEL's run-test-guest, which must exit with STATUS.
 vm_wait_runner() {
   local name=$1 want=$2 rc=0
@@ -228,4 +242,13 @@ vm_cleanup() {
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
   DAEMON_PID=
+}
+
+# The caller's EXIT trap: vm_cleanup; the logs when the run failed without fail having shown them;
+# WORK removed unless KEEP=1.
+vm_exit() {
+  local rc=$?
+  vm_cleanup
+  if [ "$rc" -ne 0 ] && [ "$FAILED" = 0 ]; then vm_show_logs; fi
+  if [ "$KEEP" = 1 ]; then log "work directory kept: $WORK"; else rm -rf "$WORK"; fi
 }
