@@ -35,8 +35,9 @@ public static class ConfigLimits
     /// <summary>The peer table in the region has at most 64 slots (and rings grow with slots²).</summary>
     public const int MaxPeers = RegionLayout.MaxSlots;
 
-    /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
-    public const int MaxSocketPathBytes = 107;
+    /// <summary>sun_path holds 108 bytes including the terminating NUL (the limit the socket layer
+    /// itself enforces).</summary>
+    public const int MaxSocketPathBytes = Interop.MaxSocketPathBytes;
 
     /// <summary>Region names become file names and QEMU ids ("ivshmem-&lt;name&gt;"); keep them short.</summary>
     public const int MaxRegionNameLength = 48;
