@@ -74,7 +74,6 @@ internal static unsafe partial class Interop
     internal const uint S_IFMT_ = 0xF000;
     internal const uint S_IFREG_ = 0x8000;
     internal const uint S_IFSOCK_ = 0xC000;
-    internal const uint S_IFDIR_ = 0x4000;
 
     internal static void Chmod(string path, UnixFileMode mode)
     {
@@ -125,8 +124,6 @@ internal static unsafe partial class Interop
 
     /// <summary>Whether <paramref name="fd"/> is open in this process.</summary>
     internal static bool IsOpen(int fd) => fcntl(fd, F_GETFD) >= 0;
-
-    internal static int GetSeals(int fd) => CheckIo(fcntl(fd, F_GET_SEALS), $"fcntl(F_GET_SEALS) of fd {fd}");
 
     internal const long HUGETLBFS_MAGIC = 0x958458f6;
 

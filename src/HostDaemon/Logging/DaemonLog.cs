@@ -118,8 +118,8 @@ internal static partial class DaemonLog
     [LoggerMessage(4004, LogLevel.Information, "Stored fd '{Name}' from a previous instance is not used by this configuration; closed and removed from the store")]
     public static partial void RestoredFdUnused(this ILogger logger, string name);
 
-    [LoggerMessage(4005, LogLevel.Warning, "The fd store is unreachable: {Reason}")]
-    public static partial void FdStoreFailed(this ILogger logger, string reason);
+    // 4005 ("the fd store is unreachable") was never logged: a store that cannot be reached refuses
+    // each fd, which 4000 reports. Not to be reused.
 
     // 5xxx: systemd and reload
     [LoggerMessage(5000, LogLevel.Information, "Reloading the configuration from {Path}")]

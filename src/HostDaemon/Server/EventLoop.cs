@@ -31,7 +31,6 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly ConcurrentQueue<Action> _posted = new();
     private readonly PriorityQueue<Action, long> _timers = new();
     private readonly epoll_event* _events;
-    private int _threadId = -1;
     private bool _disposed;
 
     public EventLoop()
@@ -50,9 +49,6 @@ internal sealed unsafe class EventLoop : IDisposable
             throw;
         }
     }
-
-    /// <summary>True on the thread that runs <see cref="Run"/>.</summary>
-    public bool IsLoopThread => Environment.CurrentManagedThreadId == Volatile.Read(ref _threadId);
 
     /// <summary>Watches <paramref name="fd"/> for <paramref name="events"/>; returns the registration token.</summary>
     public ulong Register(int fd, uint events, IEventHandler handler)
@@ -110,7 +106,6 @@ internal sealed unsafe class EventLoop : IDisposable
     /// carries on, because one bad peer must never stop the daemon.</summary>
     public void Run(Func<bool> keepRunning, Action<Exception> onHandlerFailure)
     {
-        Volatile.Write(ref _threadId, Environment.CurrentManagedThreadId);
         while (keepRunning())
         {
             int timeout = -1;

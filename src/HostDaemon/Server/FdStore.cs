@@ -62,19 +62,4 @@ internal static class FdNames
     public static string Ledger(string region) => region + ".ledger";
     public static string PeerSocket(string region, int peerId) => $"{region}.p{peerId}.socket";
     public static string PeerVector(string region, int peerId, int vector) => $"{region}.p{peerId}.v{vector}";
-
-    /// <summary>The region a stored name belongs to, or null for a name this daemon never writes.</summary>
-    public static string? RegionOf(string name)
-    {
-        int last = name.LastIndexOf('.');
-        if (last <= 0) return null;
-        string suffix = name[(last + 1)..];
-        string rest = name[..last];
-        if (suffix is "memory" or "ledger") return rest;
-        if (suffix != "socket" && !(suffix.Length > 1 && suffix[0] == 'v' && suffix[1..].All(char.IsAsciiDigit))) return null;
-        int previous = rest.LastIndexOf('.');
-        if (previous <= 0) return null;
-        string peer = rest[(previous + 1)..];
-        return peer.Length > 1 && peer[0] == 'p' && peer[1..].All(char.IsAsciiDigit) ? rest[..previous] : null;
-    }
 }
