@@ -112,7 +112,7 @@ public sealed class PeerTable
     /// every peer check and after every wake-up that found nothing to do, so it must not allocate.
     /// False also when the entry never becomes stable; <see cref="Read"/> then says why.
     /// </summary>
-    internal bool IsPresentWithEpoch(int slot, uint epoch)
+    public bool IsPresentWithEpoch(int slot, uint epoch)
     {
         long e = _geometry.PeerEntryIndex(slot);
         for (int attempt = 0; attempt < MaxReadAttempts; attempt++)

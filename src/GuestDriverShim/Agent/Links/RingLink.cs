@@ -158,6 +158,10 @@ internal sealed class RingLink : IMessageLink
     private string? GoneReason()
     {
         PeerTable peers = _endpoint.Region.Peers;
+        // The usual answer, both still there, without decoding names: this runs on every peer check
+        // and after every wake-up that found nothing to do, and waiting must not allocate.
+        if (peers.IsPresentWithEpoch(_peer.Slot, _peer.Epoch) && peers.IsPresentWithEpoch(_local.Slot, _local.Epoch))
+            return null;
         PeerEntry now = peers.Read(_peer.Slot);
         if (!now.IsPresent || now.Epoch != _peer.Epoch)
             return now.IsPresent
