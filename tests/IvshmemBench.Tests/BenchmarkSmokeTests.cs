@@ -53,6 +53,11 @@ public sealed class BenchmarkSmokeTests : IDisposable
         Assert.All(root.GetProperty("message_rate").EnumerateArray(), r => Assert.True(r.GetProperty("million_per_s").GetDouble() > 0));
 
         Assert.Single(root.GetProperty("ratios").GetProperty("throughput").EnumerateArray());
+        // Nothing per transfer, round trip or message: at most a ring process's one-time 40 bytes on its
+        // first wait, while 200 round trips or 20,000 messages at even one object each would be kilobytes.
+        JsonElement[] allocations = [.. root.GetProperty("allocations").EnumerateArray()];
+        Assert.NotEmpty(allocations);
+        Assert.All(allocations, a => Assert.True(a.GetProperty("bytes").GetInt64() <= 64, $"{a}: the timed loop allocated"));
         Assert.All(new[] { "table.txt", "table.md", "throughput.png", "throughput.svg" },
             f => Assert.True(new FileInfo(Path.Combine(outDir, f)).Length > 0, $"{f} is missing or empty"));
         Assert.Contains("paper uds", stdout);
