@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.HostPeerTool;
 

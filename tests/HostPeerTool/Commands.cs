@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.IO.Hashing;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.HostPeerTool;

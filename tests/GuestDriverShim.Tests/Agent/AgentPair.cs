@@ -2,7 +2,7 @@ using Ivshmem.Agent.Cli;
 using Ivshmem.Agent.Links;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>
 /// Two agents on one in-process region, "vm-a" (slot 0) and "vm-b" (slot 1), and the work a test runs

@@ -3,7 +3,8 @@ using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Transfer;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+using Ivshmem.Peer.Guest;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>The command line as a user meets it: help pages, usage errors, exit codes.</summary>
 public sealed class CommandLineTests

@@ -5,7 +5,7 @@ using Ivshmem.Agent.Forwarding;
 using Ivshmem.Agent.Links;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>
 /// forward: real TCP sockets on loopback at both ends, a real ring between the two forwarders

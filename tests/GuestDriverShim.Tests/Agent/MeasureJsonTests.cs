@@ -5,7 +5,7 @@ using Ivshmem.Agent.Cli;
 using Ivshmem.Agent.Measure;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>
 /// ping and bench --json: the host benchmark's shape (machine, throughput, latency, message_rate;

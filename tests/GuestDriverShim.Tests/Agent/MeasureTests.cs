@@ -5,7 +5,7 @@ using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Measure;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>ping and bench, client and server, over a real ring and over loopback TCP.</summary>
 public sealed class MeasureTests : IDisposable

@@ -5,7 +5,7 @@ using Ivshmem.Agent.Protocol;
 using Ivshmem.Agent.Transfer;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests.Agent;
+namespace Ivshmem.Peer.Tests.Agent;
 
 /// <summary>send/recv over a real ring between two in-process peers (the rings hold ~170 KiB, so
 /// these transfers wrap many times and both sides wait for each other).</summary>

@@ -1,4 +1,5 @@
-namespace Ivshmem.Guest.Tests;
+using Ivshmem.Peer.Guest;
+namespace Ivshmem.Peer.Tests;
 
 public sealed class PciAddressTests
 {

@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest.Tests;
+using Ivshmem.Peer.Guest;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// GuestDevice through sysfs, against a fake tree whose resource0 and resource2 are plain files: the

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
-namespace Ivshmem.Guest.Tests.EndToEnd;
+namespace Ivshmem.Peer.Tests.EndToEnd;
 
 /// <summary>
 /// README's main-job command, <c>scripts/demo</c>, run as a newcomer runs it: ivshmemd on its built-in

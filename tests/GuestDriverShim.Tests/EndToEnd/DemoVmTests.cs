@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
-namespace Ivshmem.Guest.Tests.EndToEnd;
+namespace Ivshmem.Peer.Tests.EndToEnd;
 
 /// <summary>
 /// The newcomer's demo with real guests: runs <c>scripts/demo --vm</c> as a person would, which starts

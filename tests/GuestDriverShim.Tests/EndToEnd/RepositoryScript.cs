@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Xunit.Abstractions;
 
-namespace Ivshmem.Guest.Tests.EndToEnd;
+namespace Ivshmem.Peer.Tests.EndToEnd;
 
 /// <summary>What one run of a repository script produced: whether it finished within its limit, its
 /// exit status, and its standard output and error interleaved as they arrived.</summary>

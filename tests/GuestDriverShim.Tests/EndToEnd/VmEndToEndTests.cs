@@ -1,6 +1,6 @@
 using Xunit.Abstractions;
 
-namespace Ivshmem.Guest.Tests.EndToEnd;
+namespace Ivshmem.Peer.Tests.EndToEnd;
 
 /// <summary>
 /// The proof in real VMs: runs scripts/vm-e2e, which boots two QEMU guests against a real ivshmemd

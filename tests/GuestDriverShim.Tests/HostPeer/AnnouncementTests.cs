@@ -1,6 +1,7 @@
-using static Ivshmem.Guest.Tests.HostPeer.HandshakeStrictnessTests;
+using static Ivshmem.Peer.Tests.HostPeer.HandshakeStrictnessTests;
 
-namespace Ivshmem.Guest.Tests.HostPeer;
+using Ivshmem.Peer.Host;
+namespace Ivshmem.Peer.Tests.HostPeer;
 
 /// <summary>After the handshake: joins and departures are followed; anything QEMU would complain
 /// about is noted and stray fds are closed, but the peer carries on (the data plane does not depend
@@ -16,7 +17,7 @@ public sealed class AnnouncementTests : IDisposable
     {
         using var server = new ScriptedServer(_dir);
         server.Region.Peers.Join(0, 1, Ring.PeerKind.HostProcess, "me");
-        using Guest.HostPeer peer = Connect(server, s => s.SendHandshake(1, 2));
+        using Peer.Host.HostPeer peer = Connect(server, s => s.SendHandshake(1, 2));
         var joined = new System.Collections.Concurrent.ConcurrentQueue<int>();
         var left = new System.Collections.Concurrent.ConcurrentQueue<int>();
         peer.PeerConnected += joined.Enqueue;
@@ -46,7 +47,7 @@ public sealed class AnnouncementTests : IDisposable
     {
         using var server = new ScriptedServer(_dir);
         server.Region.Peers.Join(0, 1, Ring.PeerKind.HostProcess, "me");
-        using Guest.HostPeer peer = Connect(server, s => s.SendHandshake(1, 1), vectors: 1);
+        using Peer.Host.HostPeer peer = Connect(server, s => s.SendHandshake(1, 1), vectors: 1);
 
         server.Send(4, server.EventFd());
         server.Send(4, server.EventFd());  // one more than the vectors
@@ -75,7 +76,7 @@ public sealed class AnnouncementTests : IDisposable
     {
         using var server = new ScriptedServer(_dir);
         server.Region.Peers.Join(0, 1, Ring.PeerKind.HostProcess, "me");
-        using Guest.HostPeer peer = Connect(server, s => s.SendHandshake(1, 2));
+        using Peer.Host.HostPeer peer = Connect(server, s => s.SendHandshake(1, 2));
         int told = 0;
         peer.ServerDisconnected += () => Interlocked.Increment(ref told);
 

@@ -1,4 +1,5 @@
-namespace Ivshmem.Guest.Tests.HostPeer;
+using Ivshmem.Peer.Host;
+namespace Ivshmem.Peer.Tests.HostPeer;
 
 /// <summary>
 /// The host-peer client takes exactly the handshake of protocol doc 1.3 and refuses everything QEMU
@@ -17,7 +18,7 @@ public sealed class HandshakeStrictnessTests : IDisposable
         using var server = new ScriptedServer(_dir);
         server.Region.Peers.Join(0, 5, Ring.PeerKind.HostProcess, "other");
         server.Region.Peers.Join(1, 9, Ring.PeerKind.HostProcess, "me");
-        using Guest.HostPeer peer = Connect(server, s => s.SendHandshake(9, 2, 5));
+        using Peer.Host.HostPeer peer = Connect(server, s => s.SendHandshake(9, 2, 5));
 
         Assert.Equal(9, peer.OwnId);
         Assert.Equal([5], peer.PeerIds);
@@ -91,14 +92,14 @@ public sealed class HandshakeStrictnessTests : IDisposable
         using var server = new ScriptedServer(_dir);
         server.Region.Peers.Join(0, 1, Ring.PeerKind.HostProcess, "me");
         string? bound = null;
-        using Guest.HostPeer peer = Connect(server, s => { bound = s.ClientAbstractName(); s.SendHandshake(1, 2); }, name: "bench-7");
+        using Peer.Host.HostPeer peer = Connect(server, s => { bound = s.ClientAbstractName(); s.SendHandshake(1, 2); }, name: "bench-7");
         Assert.Matches("^ivshmem-peer/[0-9A-F]{16}/bench-7$", bound);
     }
 
-    internal static Guest.HostPeer Connect(ScriptedServer server, Action<ScriptedServer> script, int vectors = 2, string? name = null, TimeSpan? timeout = null)
+    internal static Peer.Host.HostPeer Connect(ScriptedServer server, Action<ScriptedServer> script, int vectors = 2, string? name = null, TimeSpan? timeout = null)
     {
         var options = new HostPeerOptions { Vectors = vectors, RecordMessages = true, Name = name, HandshakeTimeout = timeout ?? TimeSpan.FromSeconds(10) };
-        Task<Guest.HostPeer> connecting = Task.Run(() => Guest.HostPeer.Connect(server.SocketPath, options));
+        Task<Peer.Host.HostPeer> connecting = Task.Run(() => Peer.Host.HostPeer.Connect(server.SocketPath, options));
         server.Accept();
         script(server);
         try

@@ -5,7 +5,7 @@ using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest.Tests.HostPeer;
+namespace Ivshmem.Peer.Tests.HostPeer;
 
 /// <summary>
 /// A server that says exactly what a test scripts, right or wrong, to check that the host-peer client

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest.Tests;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>Work a test runs on its own threads, tracked so that the test can stop it and wait for
 /// it before unmapping the memory it uses (a thread still reading an unmapped ring would crash the

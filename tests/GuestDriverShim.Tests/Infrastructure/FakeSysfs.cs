@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
-namespace Ivshmem.Guest.Tests;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// A sysfs tree laid out in a temporary directory, as Linux 6.1 shows PCI devices:

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest.Tests;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>A directory under the system temp directory, deleted on dispose.</summary>
 public sealed class TempDirectory : IDisposable

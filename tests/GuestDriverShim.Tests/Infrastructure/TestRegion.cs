@@ -2,7 +2,7 @@ using Ivshmem.Ring;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace Ivshmem.Guest.Tests;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// A region in anonymous shared memory with real eventfds per peer and vector, playing the daemon's

@@ -3,7 +3,8 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Ivshmem.Guest.Tests;
+using Ivshmem.Peer.Guest;
+namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// Proves the VFIO and PCI bindings against the kernel's own headers (linux/vfio.h, linux/pci_regs.h

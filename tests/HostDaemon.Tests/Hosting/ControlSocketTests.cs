@@ -3,7 +3,7 @@ using System.Text;
 using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Hosting;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Hosting;
 

@@ -1,6 +1,6 @@
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Server;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Infrastructure;
 

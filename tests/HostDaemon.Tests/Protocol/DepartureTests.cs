@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Tests.Protocol;

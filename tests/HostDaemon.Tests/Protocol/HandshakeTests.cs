@@ -1,5 +1,5 @@
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Tests.Protocol;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Ivshmem.Daemon.Tests.Cli;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Tests.Qemu;

@@ -1,7 +1,7 @@
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Server;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Tests.Qemu;

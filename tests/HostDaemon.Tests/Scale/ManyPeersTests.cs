@@ -1,6 +1,6 @@
 using System.Text;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Scale;
 

@@ -1,6 +1,6 @@
 using Ivshmem.Daemon.Server;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Tests.Server;

@@ -16,7 +16,7 @@ public sealed class SocketFileTests
         Assert.True(File.Exists(dir.File("a.sock")));
         using var server = new RunningServer(TestConfig.Daemon(dir, TestConfig.Region("a")), dir);
 
-        using var peer = Guest.HostPeer.Connect(dir.File("a.sock"));
+        using var peer = Peer.Host.HostPeer.Connect(dir.File("a.sock"));
         Assert.Equal(0, peer.OwnId);
         Assert.Contains(dir.File("a.sock"), Assert.Single(server.Log.WithEvent(1008)).Message);
     }
@@ -60,7 +60,7 @@ public sealed class SocketFileTests
 
         Assert.Contains("another server is listening", Assert.Throws<IOException>(second.Start).Message);
         second.Dispose();
-        using var peer = Guest.HostPeer.Connect(dir.File("a.sock")); // the first one still serves
+        using var peer = Peer.Host.HostPeer.Connect(dir.File("a.sock")); // the first one still serves
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Tests.Infrastructure;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Systemd;
 

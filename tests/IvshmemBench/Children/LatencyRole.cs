@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using Ivshmem.Bench.Model;
 using Ivshmem.Bench.Native;
 using Ivshmem.Bench.Ring;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Children;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Ivshmem.Bench.Ring;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Children;

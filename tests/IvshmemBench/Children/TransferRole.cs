@@ -5,7 +5,7 @@ using Ivshmem.Bench.Data;
 using Ivshmem.Bench.Model;
 using Ivshmem.Bench.Native;
 using Ivshmem.Bench.Ring;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Children;

@@ -12,7 +12,7 @@ namespace Ivshmem.Bench.Ring;
 /// pairing it will need (each <c>max_peers: 2</c>, so its two rings have the same geometry as a
 /// self-provisioned region), runs <c>ivshmemd run --config FILE</c> unprivileged with every socket in
 /// a temporary directory, and the children join as host peers over the region sockets, exactly as a
-/// host application would (<see cref="Ivshmem.Guest.HostPeer"/>).
+/// host application would (<see cref="Ivshmem.Peer.Host.HostPeer"/>).
 /// </summary>
 internal sealed class DaemonRegion : IRegionSource
 {

@@ -1,6 +1,6 @@
 using Ivshmem.Bench.Children;
 using Ivshmem.Bench.Native;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Ring;

@@ -7,7 +7,7 @@ namespace Ivshmem.Bench.Ring;
 /// that the children join as host peers (<see cref="DaemonRegion"/>, the default) and a region this
 /// program provisions itself (<see cref="SelfProvisionedRegion"/>: a memfd and eventfds handed to the
 /// children), which needs no daemon. Either way each child ends
-/// up with an <see cref="Ivshmem.Guest.IvshmemEndpoint"/> and opens its channel the same way
+/// up with an <see cref="Ivshmem.Peer.IvshmemEndpoint"/> and opens its channel the same way
 /// (<see cref="RingEndpoints"/>).
 /// </summary>
 internal interface IRegionSource : IDisposable

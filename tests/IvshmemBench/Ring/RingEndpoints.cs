@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ivshmem.Bench.Children;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Ring;

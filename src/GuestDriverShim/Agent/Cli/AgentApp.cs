@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Ivshmem.Agent.Protocol;
 using Ivshmem.Agent.Transfer;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Guest;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
-using Ivshmem.Guest;
+using Ivshmem.Peer.Guest;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

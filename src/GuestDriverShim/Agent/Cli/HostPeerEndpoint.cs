@@ -1,4 +1,5 @@
-using Ivshmem.Guest;
+using Ivshmem.Peer;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Agent.Cli;
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
+using Ivshmem.Peer.Guest;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

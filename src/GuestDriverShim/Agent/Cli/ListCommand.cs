@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
+using Ivshmem.Peer.Guest;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Measure;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Protocol;
 using Ivshmem.Agent.Transfer;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Cli;

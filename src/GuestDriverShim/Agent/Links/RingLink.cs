@@ -1,4 +1,4 @@
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Links;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Protocol;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 
 namespace Ivshmem.Agent.Measure;
 

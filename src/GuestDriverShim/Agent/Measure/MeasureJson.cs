@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
+using Ivshmem.Peer.Host;
+using Ivshmem.Peer.Guest;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Measure;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Ivshmem.Agent.Links;
 using Ivshmem.Agent.Protocol;
+using Ivshmem.Peer;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Measure;
@@ -76,7 +77,7 @@ internal static class MeasureServer
                 break;
             case Operation.Bench:
                 Bench.Serve(link, hello, buffer, cancellationToken);
-                log($"answered a bench run of {Guest.Units.Bytes(hello.Size)} each way from {link.PeerLabel}");
+                log($"answered a bench run of {Units.Bytes(hello.Size)} each way from {link.PeerLabel}");
                 break;
             default:
                 Session.Refuse(link, hello, $"this side runs 'ping --serve' / 'bench --serve', which answer ping and bench, not {hello.Operation.ToString().ToLowerInvariant()}", cancellationToken);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 
 namespace Ivshmem.Agent.Transfer;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Ivshmem.Guest;
+using Ivshmem.Peer;
 
 namespace Ivshmem.Agent.Transfer;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>Which VFIO IOMMU backend a container got.</summary>
 public enum VfioIommuType

@@ -1,6 +1,6 @@
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>The server broke the ivshmem protocol (protocol doc 1.2-1.6): the message, what was
 /// expected, and everything received before it.</summary>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>
 /// Binds a device to vfio-pci the way the kernel documents it (Documentation/driver-api/vfio.rst):

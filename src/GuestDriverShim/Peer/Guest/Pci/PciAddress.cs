@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>A PCI function's address (BDF) as sysfs and VFIO spell it: "0000:00:04.0".</summary>
 public readonly record struct PciAddress(int Domain, int Bus, int Device, int Function)

@@ -1,7 +1,7 @@
 using Ivshmem.Ring;
 using Microsoft.Win32.SafeHandles;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 public sealed partial class HostPeer
 {

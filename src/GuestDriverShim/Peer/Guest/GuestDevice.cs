@@ -1,6 +1,6 @@
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>
 /// An ivshmem device seen from inside a guest, as an <see cref="IvshmemEndpoint"/>: BAR2 is the

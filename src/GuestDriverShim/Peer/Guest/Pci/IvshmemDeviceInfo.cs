@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>Which ivshmem variant a device is (ivshmem-protocol.md 2.1).</summary>
 public enum IvshmemDeviceKind

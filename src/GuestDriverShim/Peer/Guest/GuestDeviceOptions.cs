@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>How a guest program reaches the device.</summary>
 public enum GuestAccess

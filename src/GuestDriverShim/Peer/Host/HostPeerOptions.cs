@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>How a <see cref="HostPeer"/> connects.</summary>
 public sealed record HostPeerOptions

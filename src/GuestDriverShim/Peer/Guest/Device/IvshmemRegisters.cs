@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>
 /// BAR0 of an ivshmem device (ivshmem-protocol.md 2.4): 256 bytes, 32-bit accesses only, little-endian.

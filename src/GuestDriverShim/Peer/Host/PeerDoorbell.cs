@@ -1,6 +1,6 @@
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>
 /// Rings one vector of one peer through the eventfd the server sent for it. Looked up at every ring,

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer;
 
 /// <summary>Human-readable sizes and rates for messages: binary units for sizes (as QEMU and the
 /// configuration use them), decimal MB/s for rates (as network tools do).</summary>

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>
 /// One 8-byte message from the server as received (protocol doc 1.2), for tests and debugging.

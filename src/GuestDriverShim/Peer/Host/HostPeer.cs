@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Ivshmem.Ring;
 using Microsoft.Win32.SafeHandles;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>
 /// A host process as a peer of an ivshmemd region: it connects to the region's socket exactly as

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>
 /// Finds ivshmem devices (vendor 0x1af4, device 0x1110) in sysfs and reads what can be known without

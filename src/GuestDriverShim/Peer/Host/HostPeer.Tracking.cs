@@ -1,6 +1,6 @@
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 public sealed partial class HostPeer
 {

@@ -1,6 +1,6 @@
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer;
 
 /// <summary>
 /// One peer attached to an ivshmem region: what QEMU gives a guest (BAR2 memory, the Doorbell

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Host;
 
 /// <summary>
 /// Frames the server's byte stream into 8-byte messages, each with the fd that arrived with it (QEMU's

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>One line of a device's sysfs <c>resource</c> file: a BAR's physical range and flags.</summary>
 public sealed record PciBar(int Index, ulong Start, ulong End, long Flags)

@@ -1,4 +1,4 @@
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>The ivshmem device cannot be found, bound, opened or mapped; the message says why and what
 /// to do about it.</summary>

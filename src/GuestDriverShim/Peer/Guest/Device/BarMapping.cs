@@ -1,7 +1,7 @@
 using System.Globalization;
 using Ivshmem.Ring;
 
-namespace Ivshmem.Guest;
+namespace Ivshmem.Peer.Guest;
 
 /// <summary>How BAR2 (the shared memory) is mapped into this process.</summary>
 public enum SharedMemoryMapping
