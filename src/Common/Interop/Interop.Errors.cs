@@ -32,6 +32,7 @@ internal static partial class Interop
     internal const int ENOPROTOOPT = 92;
     internal const int EOPNOTSUPP = 95;
     internal const int EADDRINUSE = 98;
+    internal const int ECONNABORTED = 103;
     internal const int ECONNRESET = 104;
     internal const int ETIMEDOUT = 110;
     internal const int ECONNREFUSED = 111;

@@ -108,13 +108,6 @@ internal static unsafe partial class Interop
         }
     }
 
-    /// <summary>Closes <paramref name="fd"/> if it is one. close(2) is never retried: on Linux the fd
-    /// is gone even when it reports EINTR, and a retry could close someone else's new fd.</summary>
-    internal static void Close(int fd)
-    {
-        if (fd >= 0) close(fd);
-    }
-
     /// <summary>A close-on-exec duplicate of <paramref name="fd"/>.</summary>
     internal static int Dup(int fd) => CheckIo(fcntl(fd, F_DUPFD_CLOEXEC, 3), $"dup of fd {fd}");
 

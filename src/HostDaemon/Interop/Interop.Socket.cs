@@ -19,26 +19,11 @@ internal enum SendOutcome
     Failed,
 }
 
-/// <summary>AF_UNIX sockets: the region and control sockets, the protocol messages with SCM_RIGHTS
-/// (protocol doc 1.1-1.2), peer credentials, and sd_notify datagrams.</summary>
+/// <summary>AF_UNIX sockets, the server side: accepting region and control connections, sending the
+/// protocol messages with SCM_RIGHTS (docs/protocol.md, "Messages"), peer credentials, and sd_notify
+/// datagrams. Addresses and SCM_RIGHTS blocks are built by src/Common/Interop/Interop.UnixSocket.cs.</summary>
 internal static unsafe partial class Interop
 {
-    /// <summary>sun_path holds 108 bytes: 107 for a path and its NUL.</summary>
-    internal const int MaxSocketPathBytes = 107;
-
-    private const int SockaddrUnSize = 110;
-    private const int SunPathOffset = 2;
-
-    internal static int SocketCreate(int type, bool nonBlocking) =>
-        CheckIo(socket(AF_UNIX, type | SOCK_CLOEXEC | (nonBlocking ? SOCK_NONBLOCK : 0), 0), "socket(AF_UNIX)");
-
-    internal static void Bind(int fd, string path)
-    {
-        byte* address = stackalloc byte[SockaddrUnSize];
-        int length = FillAddress(address, path);
-        CheckIo(bind(fd, (sockaddr*)address, (socklen_t)length), $"bind {path}");
-    }
-
     internal static void Listen(int fd, int backlog, string path) => CheckIo(listen(fd, backlog), $"listen on {path}");
 
     /// <summary>Accepts one connection as a non-blocking, close-on-exec socket; -1 when none is
@@ -51,7 +36,7 @@ internal static unsafe partial class Interop
             if (fd >= 0) return fd;
             int errno = LastErrno();
             // ECONNABORTED: the client gave up while queued; the next one may be fine.
-            if (errno is EINTR or 103) continue;
+            if (errno is EINTR or ECONNABORTED) continue;
             if (errno == EAGAIN) return -1;
             throw ErrorFor(errno, "accept4");
         }
@@ -64,14 +49,7 @@ internal static unsafe partial class Interop
         int fd = SocketCreate(SOCK_STREAM, nonBlocking: false);
         try
         {
-            byte* address = stackalloc byte[SockaddrUnSize];
-            int length = FillAddress(address, path);
-            while (true)
-            {
-                if (connect(fd, (sockaddr*)address, (socklen_t)length) == 0) return 0;
-                int errno = LastErrno();
-                if (errno != EINTR) return errno;
-            }
+            return TryConnect(fd, path);
         }
         finally
         {
@@ -96,17 +74,7 @@ internal static unsafe partial class Interop
         msghdr message = default;
         message.msg_iov = &iov;
         message.msg_iovlen = 1;
-        if (attachedFd >= 0)
-        {
-            new Span<byte>(control, controlSpace).Clear();
-            message.msg_control = control;
-            message.msg_controllen = controlSpace;
-            cmsghdr* header = CMSG_FIRSTHDR(&message);
-            header->cmsg_len = CmsgLen(sizeof(int));
-            header->cmsg_level = SOL_SOCKET;
-            header->cmsg_type = SCM_RIGHTS;
-            *(int*)CMSG_DATA(header) = attachedFd;
-        }
+        if (attachedFd >= 0) AttachFds(&message, control, controlSpace, new ReadOnlySpan<int>(in attachedFd));
         while (true)
         {
             long n = sendmsg(socketFd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -221,17 +189,7 @@ internal static unsafe partial class Interop
             message.msg_namelen = (socklen_t)addressLength;
             message.msg_iov = &iov;
             message.msg_iovlen = 1;
-            if (fds.Length > 0)
-            {
-                new Span<byte>(control, controlSpace).Clear();
-                message.msg_control = control;
-                message.msg_controllen = (socklen_t)controlSpace;
-                cmsghdr* header = CMSG_FIRSTHDR(&message);
-                header->cmsg_len = CmsgLen(fds.Length * sizeof(int));
-                header->cmsg_level = SOL_SOCKET;
-                header->cmsg_type = SCM_RIGHTS;
-                fds.CopyTo(new Span<int>(CMSG_DATA(header), fds.Length));
-            }
+            if (fds.Length > 0) AttachFds(&message, control, controlSpace, fds);
             while (true)
             {
                 long n = sendmsg(fd, &message, MSG_NOSIGNAL | (dontWait ? MSG_DONTWAIT : 0));
@@ -240,29 +198,5 @@ internal static unsafe partial class Interop
                 if (errno != EINTR) return errno;
             }
         }
-    }
-
-    /// <summary>
-    /// C's CMSG_LEN: header plus data, unpadded. Tmds.LibC 0.5.0's CMSG_LEN pads to 8 bytes (it equals
-    /// CMSG_SPACE), so for one fd the kernel would read the 4 padding bytes as a second fd: fd 0 of this
-    /// process would go out with every message.
-    /// </summary>
-    internal static int CmsgLen(int dataLength) => sizeof(cmsghdr) + dataLength;
-
-    /// <summary>Writes a sockaddr_un for <paramref name="path"/> ('@' = abstract) and returns its length.</summary>
-    private static int FillAddress(byte* address, string path)
-    {
-        new Span<byte>(address, SockaddrUnSize).Clear();
-        *(ushort*)address = (ushort)AF_UNIX;
-        bool isAbstract = path.StartsWith('@');
-        string name = isAbstract ? path[1..] : path;
-        int bytes = Encoding.UTF8.GetByteCount(name);
-        if (bytes == 0 || bytes > MaxSocketPathBytes - (isAbstract ? 1 : 0))
-            throw new ArgumentException($"socket path '{path}' is {bytes} bytes; a UNIX socket address holds 1..{MaxSocketPathBytes}", nameof(path));
-        int offset = SunPathOffset + (isAbstract ? 1 : 0);
-        Encoding.UTF8.GetBytes(name, new Span<byte>(address + offset, bytes));
-        // A path is NUL-terminated (and the NUL counted, as glibc's SUN_LEN does); an abstract name is
-        // exactly its bytes.
-        return isAbstract ? offset + bytes : offset + bytes + 1;
     }
 }

@@ -47,5 +47,4 @@ internal static unsafe partial class Interop
         return st.st_size;
     }
 
-    internal static void Close(int fd) => close(fd);
 }

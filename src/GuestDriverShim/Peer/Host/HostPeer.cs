@@ -67,7 +67,7 @@ public sealed partial class HostPeer : IvshmemEndpoint
             {
                 // A random token keeps the abstract address unique even if a process joins several regions.
                 string token = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-                Interop.BindAbstract(socket, $"ivshmem-peer/{token}/{name}");
+                Interop.Bind(socket, $"@ivshmem-peer/{token}/{name}");
             }
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             Interop.Connect(socket, socketPath);

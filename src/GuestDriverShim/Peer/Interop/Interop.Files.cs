@@ -25,11 +25,6 @@ internal static unsafe partial class Interop
         }
     }
 
-    internal static void Close(int fd)
-    {
-        if (fd >= 0) close(fd);
-    }
-
     /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>;
     /// a short read is an error (device regions have fixed sizes).</summary>
     internal static void PReadExactly(int fd, Span<byte> buffer, long offset, string what)

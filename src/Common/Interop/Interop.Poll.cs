@@ -4,11 +4,13 @@ using static Tmds.Linux.LibC;
 
 namespace Ivshmem;
 
-/// <summary>poll(2): how the ring's waiters sleep on several eventfds at once.</summary>
+/// <summary>poll(2): how the ring's waiters sleep on several eventfds at once, and how a host peer
+/// waits for its socket or its doorbells.</summary>
 internal static unsafe partial class Interop
 {
     internal const short POLLIN_ = 0x001;
     internal const short POLLERR_ = 0x008;
+    internal const short POLLHUP_ = 0x010;
     internal const short POLLNVAL_ = 0x020;
 
     /// <summary>poll(2) on <paramref name="fds"/> for input; returns the number ready, 0 on timeout.
@@ -27,5 +29,17 @@ internal static unsafe partial class Interop
                 if (errno != EINTR) throw ErrorFor(errno, "poll");
             }
         }
+    }
+
+    /// <summary>Waits until one of <paramref name="fds"/> is readable (or hung up); returns the index,
+    /// or -1 on timeout (negative <paramref name="timeoutMs"/>: no timeout).</summary>
+    internal static int WaitReadable(ReadOnlySpan<int> fds, int timeoutMs)
+    {
+        Span<pollfd> polls = stackalloc pollfd[fds.Length];
+        for (int i = 0; i < fds.Length; i++) polls[i].fd = fds[i];
+        if (PollIn(polls, timeoutMs < 0 ? -1 : timeoutMs) == 0) return -1;
+        for (int i = 0; i < fds.Length; i++)
+            if (polls[i].revents != 0) return i;
+        return -1;
     }
 }
