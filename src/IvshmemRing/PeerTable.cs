@@ -66,14 +66,12 @@ public sealed class PeerTable
     // The writer's own record of each slot's epoch: shared memory may have been scribbled on, and the
     // writer must never let a peer choose (or wind back) the epoch a newcomer gets.
     private readonly uint[] _writtenEpochs;
-    private readonly bool[] _occupied;
 
     internal PeerTable(SharedMemory regionMemory, RegionGeometry geometry)
     {
         _memory = regionMemory;
         _geometry = geometry;
         _writtenEpochs = new uint[geometry.Slots];
-        _occupied = new bool[geometry.Slots];
     }
 
     public int Slots => _geometry.Slots;
@@ -96,9 +94,7 @@ public sealed class PeerTable
             int nameLength = _memory.ReadInt32(e + NameLengthOffset);
             long since = _memory.ReadInt64(e + SinceOffset);
             _memory.Span(e + NameOffset, MaxNameBytes).CopyTo(name);
-            // Loads above must not move below the second sequence read: an acquire load keeps later
-            // loads after it, but here we need earlier loads to stay before it, hence the fence.
-            Interlocked.MemoryBarrier();
+            SharedMemory.LoadFence(); // the loads above stay before the second sequence read
             int seq2 = _memory.ReadInt32Acquire(e + SequenceOffset);
             if (seq1 != seq2) continue;
             return Validate(slot, state, epoch, peerId, kind, nameLength, since, name);
@@ -121,7 +117,7 @@ public sealed class PeerTable
             if ((seq1 & 1) != 0) { Thread.SpinWait(20); continue; }
             int state = _memory.ReadInt32(e + StateOffset);
             uint current = (uint)_memory.ReadInt32(e + EpochOffset);
-            Interlocked.MemoryBarrier(); // as in Read: the loads above stay before the second sequence read
+            SharedMemory.LoadFence(); // as in Read
             if (_memory.ReadInt32Acquire(e + SequenceOffset) != seq1) continue;
             return state == (int)PeerState.Present && current == epoch;
         }
@@ -171,7 +167,6 @@ public sealed class PeerTable
         uint epoch = Math.Max(_writtenEpochs[slot], (uint)_memory.ReadInt32(e + EpochOffset)) + 1;
         if (epoch == 0) epoch = 1;
         _writtenEpochs[slot] = epoch;
-        _occupied[slot] = true;
         long since = Write(e, () =>
         {
             _memory.WriteInt32(e + StateOffset, (int)PeerState.Present);
@@ -192,25 +187,8 @@ public sealed class PeerTable
     public void Leave(int slot)
     {
         long e = _geometry.PeerEntryIndex(slot);
-        _occupied[slot] = false;
         Write(e, () => _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone));
     }
-
-    /// <summary>
-    /// Records that <paramref name="slot"/> is held by a peer this writer did not join itself (a
-    /// daemon restarted from the fd store finds the previous instance's peers still running), so
-    /// <see cref="FindFreeSlot"/> does not hand it out.
-    /// </summary>
-    public void Adopt(int slot, uint epoch)
-    {
-        _ = _geometry.PeerEntryIndex(slot);
-        _occupied[slot] = true;
-        _writtenEpochs[slot] = Math.Max(_writtenEpochs[slot], epoch);
-    }
-
-    /// <summary>The first slot this writer has not given to a present peer, or -1. Decided from the
-    /// writer's own record, never from shared memory, which peers can scribble on.</summary>
-    public int FindFreeSlot() => Array.IndexOf(_occupied, false);
 
     /// <summary>Updates an entry under the seqlock; returns the time stamp written.</summary>
     private long Write(long entryIndex, Action update)
@@ -218,9 +196,7 @@ public sealed class PeerTable
         int seq = _memory.ReadInt32(entryIndex + SequenceOffset);
         if ((seq & 1) != 0) seq++; // a previous writer died mid-update, or someone scribbled: re-open
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 1);
-        // The odd sequence must be visible before any field changes (store-store is ordered on x86;
-        // the fence keeps the JIT and weaker CPUs honest).
-        Interlocked.MemoryBarrier();
+        SharedMemory.StoreFence(); // the odd sequence is visible before any field changes
         update();
         long since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _memory.WriteInt64(entryIndex + SinceOffset, since);

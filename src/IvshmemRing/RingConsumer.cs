@@ -35,7 +35,7 @@ public sealed class RingConsumer
     /// <param name="name">For error messages.</param>
     public RingConsumer(SharedMemory ring, uint epoch, IRingSignal? signal = null, string name = "ring")
     {
-        _capacity = RingProducer.RingMemoryCapacity(ring);
+        _capacity = RingLayout.DataCapacity(ring);
         Name = name;
         _control = ring.Slice(0, RingLayout.ControlSize);
         _data = ring.Slice(RingLayout.DataOffset, _capacity);

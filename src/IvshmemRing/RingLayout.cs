@@ -62,6 +62,17 @@ public static class RingLayout
     /// (they keep the consumer waiting for the whole record and fall out of the cache).</summary>
     public const int MaxPayloadLimit = 64 * 1024 * 1024;
 
+    /// <summary>The data capacity of a ring laid out in <paramref name="ring"/>: what is left after the
+    /// control block, which must be a multiple of the region alignment and at least the minimum ring
+    /// capacity. Both ends derive it the same way, so they agree on where the ring wraps.</summary>
+    internal static long DataCapacity(SharedMemory ring)
+    {
+        long capacity = ring.Length - ControlSize;
+        if (capacity < RegionLayout.MinRingCapacity || capacity % RegionLayout.Alignment != 0)
+            throw new ArgumentException($"ring memory of {ring.Length} bytes is not {ControlSize} bytes of control plus a data area of a multiple of {RegionLayout.Alignment} bytes, at least {RegionLayout.MinRingCapacity}", nameof(ring));
+        return capacity;
+    }
+
     /// <summary>Largest payload of one record in a ring of <paramref name="capacity"/> bytes: an eighth
     /// of the ring (as Agrona's), so a writer never waits for the whole ring to drain, capped at
     /// <see cref="MaxPayloadLimit"/>. Longer messages are split by the stream layer.</summary>

@@ -35,7 +35,7 @@ public sealed class RingProducer
     /// <param name="name">For error messages ("ring 0->1 (vm-a -> vm-b)").</param>
     public RingProducer(SharedMemory ring, ulong session, IRingSignal? signal = null, string name = "ring")
     {
-        _capacity = RingMemoryCapacity(ring);
+        _capacity = RingLayout.DataCapacity(ring);
         if (session == 0) throw new ArgumentOutOfRangeException(nameof(session), "session 0 means 'none'; use RingSession.New");
         Name = name;
         _control = ring.Slice(0, RingLayout.ControlSize);
@@ -204,13 +204,5 @@ public sealed class RingProducer
     {
         _failure = new RingCorruptedException(Name, message);
         throw _failure;
-    }
-
-    internal static long RingMemoryCapacity(SharedMemory ring)
-    {
-        long capacity = ring.Length - RingLayout.ControlSize;
-        if (capacity < RegionLayout.MinRingCapacity || capacity % RegionLayout.Alignment != 0)
-            throw new ArgumentException($"ring memory of {ring.Length} bytes is not {RingLayout.ControlSize} bytes of control plus a data area of a multiple of {RegionLayout.Alignment} bytes, at least {RegionLayout.MinRingCapacity}", nameof(ring));
-        return capacity;
     }
 }

@@ -91,6 +91,22 @@ public readonly unsafe struct SharedMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FullFence() => Interlocked.MemoryBarrier();
 
+    /// <summary>
+    /// Keeps every load before it ahead of every load after it. A seqlock reader needs this between
+    /// reading the fields and re-reading the sequence: an acquire load keeps later loads after it, but
+    /// here earlier loads must stay before it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadFence() => Interlocked.MemoryBarrier();
+
+    /// <summary>
+    /// Keeps every store before it ahead of every store after it. A seqlock writer needs this between
+    /// making the sequence odd and changing the fields (x86 orders stores anyway; the fence keeps the
+    /// JIT and weaker CPUs honest).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFence() => Interlocked.MemoryBarrier();
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte* At(long index, long size)
     {

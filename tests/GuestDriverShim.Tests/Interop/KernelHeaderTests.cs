@@ -1,15 +1,15 @@
-using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.InteropServices;
-using System.Text;
-
 using Ivshmem.Peer.Guest;
+using Ivshmem.Tests.Common;
+
 namespace Ivshmem.Peer.Tests;
 
 /// <summary>
-/// Proves the VFIO and PCI bindings against the kernel's own headers (linux/vfio.h, linux/pci_regs.h
-/// from linux-libc-dev): a C program static_asserts every constant, every struct size and every field
-/// offset of Interop, and gcc compiles it. If one is wrong, the compile fails and says which.
+/// Proves the peer library's bindings against the kernel's own headers (linux/vfio.h,
+/// linux/pci_regs.h from linux-libc-dev, and the libc headers for the shared socket and poll code):
+/// a C program static_asserts every constant, every struct size and every field offset of Interop
+/// (tests/Common/KernelHeaderProgram.cs), and gcc compiles it. If one is wrong, the compile fails and
+/// says which.
 /// </summary>
 public sealed class KernelHeaderTests
 {
@@ -17,19 +17,17 @@ public sealed class KernelHeaderTests
     // num_irqs (argsz tells it how much we pass), so a larger C struct is fine there.
     private static readonly HashSet<string> MayGrow = ["vfio_device_info"];
 
-    private static readonly Type InteropType = typeof(GuestDevice).Assembly.GetType("Ivshmem.Interop", throwOnError: true)!;
+    private static readonly Type InteropType = KernelHeaderProgram.InteropOf(typeof(GuestDevice));
 
     [Fact]
     public void EveryConstantAndStructLayoutMatchesTheKernelHeaders()
     {
-        string program = GenerateProgram(out int asserts);
-        Assert.True(asserts > 40, $"only {asserts} checks were generated: the reflection found too little");
+        KernelHeaderProgram program = GenerateProgram();
+        Assert.True(program.Count > 80, $"only {program.Count} checks were generated: the reflection found too little");
 
         using var dir = new TempDirectory();
-        string source = dir.Combine("layout.c");
-        File.WriteAllText(source, program);
-        var (exitCode, output) = Run("gcc", "-std=c11", "-fsyntax-only", "-Wall", "-Werror", source);
-        Assert.True(exitCode == 0, $"the bindings disagree with the kernel headers:\n{output}\n--- {source} ---\n{program}");
+        var (exitCode, output) = program.Compile(dir.Path);
+        Assert.True(exitCode == 0, $"the bindings disagree with the kernel headers:\n{output}\n--- program ---\n{program.Source}");
     }
 
     [Fact]
@@ -37,63 +35,28 @@ public sealed class KernelHeaderTests
     {
         // The check itself must be able to fail: a deliberately wrong assertion does not compile.
         using var dir = new TempDirectory();
-        string source = dir.Combine("wrong.c");
-        File.WriteAllText(source, "#include <linux/vfio.h>\n_Static_assert(VFIO_DEVICE_SET_IRQS == 0x3B6F, \"VFIO_DEVICE_SET_IRQS\");\n");
-        var (exitCode, output) = Run("gcc", "-std=c11", "-fsyntax-only", source);
+        var (exitCode, output) = KernelHeaderProgram.CompileSource(dir.Path,
+            "#include <linux/vfio.h>\n_Static_assert(VFIO_DEVICE_SET_IRQS == 0x3B6F, \"VFIO_DEVICE_SET_IRQS\");\n");
         Assert.NotEqual(0, exitCode);
         Assert.Contains("VFIO_DEVICE_SET_IRQS", output);
     }
 
-    internal static string GenerateProgram(out int asserts)
+    internal static KernelHeaderProgram GenerateProgram()
     {
-        var c = new StringBuilder();
-        c.AppendLine("#include <stddef.h>");
-        c.AppendLine("#include <linux/vfio.h>");
-        c.AppendLine("#include <linux/pci_regs.h>");
-        asserts = 0;
-        foreach (FieldInfo field in InteropType.GetFields(BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public))
-        {
-            if (!field.IsLiteral || field.FieldType != typeof(int)) continue;
-            if (!field.Name.StartsWith("VFIO_", StringComparison.Ordinal) && !field.Name.StartsWith("PCI_", StringComparison.Ordinal)) continue;
-            int value = (int)field.GetRawConstantValue()!;
-            c.AppendLine($"_Static_assert({field.Name} == {value}, \"{field.Name} is {value} in Interop\");");
-            asserts++;
-        }
-        foreach (Type type in InteropType.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public))
-        {
-            if (!type.Name.StartsWith("vfio_", StringComparison.Ordinal)) continue;
-            int size = Marshal.SizeOf(type);
-            string op = MayGrow.Contains(type.Name) ? ">=" : "==";
-            c.AppendLine($"_Static_assert(sizeof(struct {type.Name}) {op} {size}, \"sizeof(struct {type.Name}) is {size} in Interop\");");
-            asserts++;
-            foreach (FieldInfo field in type.GetFields(BindingFlags.Instance | BindingFlags.Public))
+        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/socket.h", "sys/un.h", "linux/vfio.h", "linux/pci_regs.h");
+        program.Constants(InteropType, name =>
+            name.StartsWith("VFIO_", StringComparison.Ordinal) || name.StartsWith("PCI_", StringComparison.Ordinal) ? name
+            : name.StartsWith("POLL", StringComparison.Ordinal) && name.EndsWith('_') ? name[..^1]
+            : name.Length > 1 && name[0] == 'E' && name.All(char.IsAsciiLetterUpper) ? name
+            : name switch
             {
-                int offset = (int)Marshal.OffsetOf(type, field.Name);
-                int fieldSize = Marshal.SizeOf(field.FieldType);
-                c.AppendLine($"_Static_assert(offsetof(struct {type.Name}, {field.Name}) == {offset}, \"{type.Name}.{field.Name} is at {offset} in Interop\");");
-                c.AppendLine($"_Static_assert(sizeof(((struct {type.Name}*)0)->{field.Name}) == {fieldSize}, \"{type.Name}.{field.Name} has {fieldSize} bytes in Interop\");");
-                asserts += 2;
-            }
-        }
-        return c.ToString();
-    }
-
-    private static (int ExitCode, string Output) Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) start.ArgumentList.Add(a);
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"cannot run {program} ({e.Message}): install gcc and linux-libc-dev (scripts/test does)", e);
-        }
-        using (process)
-        {
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, stdout.Result + stderr);
-        }
+                "SockaddrUnSize" => "sizeof(struct sockaddr_un)",
+                "SunPathOffset" => "offsetof(struct sockaddr_un, sun_path)",
+                "MaxSocketPathBytes" => "sizeof(((struct sockaddr_un*)0)->sun_path) - 1",
+                _ => null,
+            });
+        foreach (Type type in InteropType.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public))
+            if (type.Name.StartsWith("vfio_", StringComparison.Ordinal)) program.Struct(type, mayGrow: MayGrow.Contains(type.Name));
+        return program;
     }
 }

@@ -108,7 +108,7 @@ public sealed partial class HostPeer
     public bool WaitForDeparture(int peerId, TimeSpan timeout) => WaitUntil(() => _departed.Contains(peerId), timeout);
 
     /// <summary>Waits until at least <paramref name="count"/> messages were recorded; false on timeout.</summary>
-    public bool WaitForMessages(int count, TimeSpan timeout) => WaitUntil(() => (_messages?.Count ?? 0) >= count, timeout);
+    internal bool WaitForMessages(int count, TimeSpan timeout) => WaitUntil(() => (_messages?.Count ?? 0) >= count, timeout);
 
     /// <summary>Waits until the server closed the connection; false on timeout.</summary>
     public bool WaitForServerGone(TimeSpan timeout) => WaitUntil(() => _serverGone, timeout);

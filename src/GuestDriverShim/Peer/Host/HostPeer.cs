@@ -113,14 +113,14 @@ public sealed partial class HostPeer : IvshmemEndpoint
     }
 
     /// <summary>Every message received so far (only with <see cref="HostPeerOptions.RecordMessages"/>).</summary>
-    public IReadOnlyList<ServerMessage> Messages
+    internal IReadOnlyList<ServerMessage> Messages
     {
         get { lock (_gate) return _messages is null ? [] : [.. _messages]; }
     }
 
     /// <summary>Protocol violations seen after the handshake (during the handshake they throw). QEMU
     /// prints such things and carries on; so does this peer, and it keeps them here.</summary>
-    public IReadOnlyList<string> Problems
+    internal IReadOnlyList<string> Problems
     {
         get { lock (_gate) return [.. _problems]; }
     }
@@ -167,7 +167,7 @@ public sealed partial class HostPeer : IvshmemEndpoint
 
     /// <summary>This peer's own eventfd for <paramref name="vector"/> (others ring it; read it to take
     /// interrupts without <see cref="Interrupts"/>). Borrowed.</summary>
-    public int OwnEventFd(int vector) => (int)_own[vector].DangerousGetHandle();
+    internal int OwnEventFd(int vector) => (int)_own[vector].DangerousGetHandle();
 
     /// <summary>The eventfd this peer holds for ringing <paramref name="vector"/> of peer
     /// <paramref name="peerId"/>, if it has arrived. Borrowed; it is closed when that peer leaves.</summary>

@@ -25,7 +25,7 @@ public sealed record HostPeerOptions
 
     /// <summary>Keep every message received (<see cref="HostPeer.Messages"/>), for protocol tests and
     /// debugging. Off by default: a long-lived peer would accumulate them.</summary>
-    public bool RecordMessages { get; init; }
+    internal bool RecordMessages { get; init; }
 
     /// <summary>Read join and leave announcements on a background thread after the handshake (what
     /// QEMU does in its main loop). Off: nothing reads the socket after the handshake.</summary>

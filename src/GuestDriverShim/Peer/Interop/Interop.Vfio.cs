@@ -153,13 +153,6 @@ internal static unsafe partial class Interop
             return VfioIoctl(group, VFIO_GROUP_GET_DEVICE_FD, p, $"VFIO_GROUP_GET_DEVICE_FD({bdf})");
     }
 
-    internal static vfio_device_info VfioDeviceGetInfo(int device)
-    {
-        var info = new vfio_device_info { argsz = (uint)sizeof(vfio_device_info) };
-        VfioIoctl(device, VFIO_DEVICE_GET_INFO, &info, "VFIO_DEVICE_GET_INFO");
-        return info;
-    }
-
     internal static vfio_region_info VfioDeviceGetRegionInfo(int device, int index)
     {
         var info = new vfio_region_info { argsz = (uint)sizeof(vfio_region_info), index = (uint)index };
