@@ -118,6 +118,7 @@ internal sealed class BrokenHost : IDisposable
                 while (true)
                 {
                     using Socket client = await socket.AcceptAsync();
+                    await client.ReceiveAsync(new byte[256]); // the request, as the daemon reads it
                     await client.SendAsync(System.Text.Encoding.UTF8.GetBytes(answer));
                     client.Shutdown(SocketShutdown.Both);
                 }
