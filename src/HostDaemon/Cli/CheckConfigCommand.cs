@@ -25,6 +25,8 @@ internal static class CheckConfigCommand
             if (options is null)
                 return ExitCodes.Config;
             output.WriteLine(Summary(path, options));
+            foreach (Doctor.CheckResult warning in Doctor.HostWarnings.For(options))
+                parseResult.InvocationConfiguration.Error.WriteLine(Doctor.HostWarnings.Format(path, warning));
             return ExitCodes.Ok;
         });
         return (command, Page);
@@ -51,7 +53,8 @@ internal static class CheckConfigCommand
             "Reads FILE the way 'ivshmemd run' and 'systemctl reload ivshmemd' do, checks every value, and starts nothing. If the configuration is valid, prints one line that summarises it. Otherwise prints every error found, one per line, in the form",
             "  FILE:LINE:COLUMN: error: what is wrong; what would be valid",
             "that editors and CI systems link to the place in the file. All errors are reported, not just the first; a YAML syntax error ends the check, because past it the structure of the file is unknown.",
-            "What is checked: YAML syntax; known keys only; value types; region names, socket paths and shm files unique; size a power of two from 64K to 1T (QEMU aborts on other sizes); vectors 1..64; VM names at most 64 bytes of UTF-8 (a peer table entry); max_peers 2..64 and not below the number of VMs; the region big enough for a ring between every pair of peers; backing-specific keys only with their backing; socket modes octal and writable; UNIX socket paths at most 107 bytes. User and group names are checked for form only; that they exist is checked when the daemon starts.",
+            "What is checked: YAML syntax; known keys only; value types; region names, socket paths and shm files unique; size a power of two from 64K to 1T (QEMU aborts on other sizes); vectors 1..64; VM names at most 64 bytes of UTF-8 (a peer table entry); max_peers 2..64 and not below the number of VMs; the region big enough for a ring between every pair of peers; backing-specific keys only with their backing; socket modes octal and writable; UNIX socket paths at most 107 bytes. User and group names are checked for form.",
+            "Then, for a valid file, what this host would make 'ivshmemd run' fail on is printed as warnings on standard error, one per line ('FILE: warning: what; fix: how'): users and groups that do not exist here, and socket directories that do not exist and that run does not create (it creates the runtime directory and the control socket's directory, not the directory of a region's own 'socket:'). Warnings do not change the exit status. Everything else about the host (QEMU, permissions, huge pages, memory, AppArmor/SELinux, the running daemon) is checked by 'ivshmemd doctor'.",
             "A minimal configuration:",
             "  regions:\n    - name: web-db\n      size: 64M\n      vms: [web, db]",
             "Relative paths are rejected: the service runs in /. Defaults that depend on the environment ($RUNTIME_DIRECTORY) are taken from the environment of this command, so check with the same environment the service has.",
@@ -70,6 +73,6 @@ internal static class CheckConfigCommand
             new("ivshmemd check-config new.yaml &&\n  install -m 0644 new.yaml /etc/ivshmemd/ivshmemd.yaml &&\n  systemctl reload ivshmemd",
                 "Install and apply a configuration only if it is valid."),
         ],
-        SeeAlso = ["ivshmemd run --help", "docs/configuration.md"],
+        SeeAlso = ["ivshmemd doctor --help", "ivshmemd run --help", "docs/configuration.md"],
     };
 }

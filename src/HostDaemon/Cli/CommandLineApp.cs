@@ -63,6 +63,7 @@ public static class CommandLineApp
             QemuArgsCommand.Create(),
             LibvirtXmlCommand.Create(),
             StatusCommand.Create(),
+            DoctorCommand.Create(),
         ]);
         return root;
     }

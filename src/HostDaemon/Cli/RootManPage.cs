@@ -15,6 +15,7 @@ internal static class RootManPage
             "ivshmemd qemu-args VM [--config FILE | --demo DIR] [--format shell|lines]",
             "ivshmemd libvirt-xml VM [--config FILE]",
             "ivshmemd status [--socket PATH] [--json]",
+            "ivshmemd doctor [--config FILE] [--vm NAME] [--qemu PATH]",
             "ivshmemd COMMAND --help",
         ],
         Description =

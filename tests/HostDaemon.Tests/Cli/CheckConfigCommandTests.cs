@@ -15,7 +15,8 @@ public sealed class CheckConfigCommandTests
         CliResult result = await CliRunner.RunAsync("check-config", path);
 
         Assert.Equal(ExitCodes.Ok, result.ExitCode);
-        Assert.Equal("", result.Error);
+        // What this host lacks for 'run' (group ivshmem, /srv/ivshmem) comes as warnings; nothing else.
+        Assert.All(result.ErrorLines, l => Assert.StartsWith($"{path}: warning: ", l));
         string line = Assert.Single(result.OutputLines);
         Assert.Equal(
             $"{path}: ok: 2 regions: web-db (64 MiB memfd, 2 vectors, 3 peers max: vm web, vm db, user bench); " +

@@ -7,7 +7,7 @@ namespace Ivshmem.Daemon.Tests.Cli;
 /// with its default, the three exit codes, and nothing wider than a terminal.</summary>
 public sealed class HelpTextTests
 {
-    public static TheoryData<string> Commands() => ["", "run", "check-config", "qemu-args", "libvirt-xml", "status"];
+    public static TheoryData<string> Commands() => ["", "run", "check-config", "qemu-args", "libvirt-xml", "status", "doctor"];
 
     private static Task<CliResult> HelpAsync(string command, string flag = "--help") =>
         command == "" ? CliRunner.RunAsync(flag) : CliRunner.RunAsync(command, flag);
@@ -104,7 +104,7 @@ public sealed class HelpTextTests
         CliResult result = await HelpAsync("");
         string commands = Section(result.Output, "COMMANDS");
 
-        foreach (string command in new[] { "run", "check-config", "qemu-args", "libvirt-xml", "status" })
+        foreach (string command in new[] { "run", "check-config", "qemu-args", "libvirt-xml", "status", "doctor" })
             Assert.Matches($"(?m)^       {command}$", commands);
     }
 

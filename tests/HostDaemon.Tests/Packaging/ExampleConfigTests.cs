@@ -20,7 +20,8 @@ public sealed partial class ExampleConfigTests
         CliResult result = await CliRunner.RunAsync("check-config", RepositoryLayout.ExampleConfig);
 
         Assert.Equal(ExitCodes.Ok, result.ExitCode);
-        Assert.Equal("", result.Error);
+        // On a host without the package's group or kvm, check-config warns of them; nothing else.
+        Assert.All(result.ErrorLines, l => Assert.StartsWith($"{RepositoryLayout.ExampleConfig}: warning: ", l));
         Assert.StartsWith($"{RepositoryLayout.ExampleConfig}: ok: 1 region: web-db ", result.Output);
     }
 
