@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by scripts/vm-e2e and scripts/demo-vm (scripts/demo --vm): the pieces that boot real
-# test guests against ivshmemd. Building ivshmemd, the host agent, the NativeAOT guest agent and the test guest image;
-# starting and stopping the daemon; booting a guest with exactly the options 'ivshmemd qemu-args'
-# prints; following its serial console; cleaning up.
+# test guests against ivshmemd. Building ivshmemd, the host agent, the NativeAOT guest agent and the
+# test guest image; starting and stopping the daemon; booting a guest with exactly the options
+# 'ivshmemd qemu-args' prints; following its serial console; cleaning up.
 #
 # The caller sets
 #   REPO            the repository root
