@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Sourced by scripts/vm-e2e and scripts/demo --vm: the pieces that boot real test guests against
-# ivshmemd. Building ivshmemd, the host agent, the NativeAOT guest agent and the test guest image;
-# starting and stopping the daemon; booting a guest with exactly the options 'ivshmemd qemu-args'
-# prints; following its serial console; cleaning up.
+# Sourced by scripts/vm-e2e and scripts/demo-vm (scripts/demo --vm): the pieces that boot real
+# test guests against ivshmemd. Building ivshmemd, the host agent, the NativeAOT guest agent and the
+# test guest image; starting and stopping the daemon; booting a guest with exactly the options
+# 'ivshmemd qemu-args' prints; following its serial console; cleaning up.
 #
 # The caller sets
 #   REPO            the repository root
@@ -15,9 +15,7 @@
 #   GUEST_TIMEOUT   (optional) seconds a guest may run in all (default 420)
 #   START           (optional) the EPOCHREALTIME vm_elapsed counts from (default: when sourced)
 #   FAILED, KEEP    for vm_exit: 1 once fail has shown the logs; 1 to keep WORK
-# and defines
-#   log MESSAGE...   progress
-#   fail MESSAGE...  says what failed (vm_show_logs has the logs), sets FAILED=1 and exits non-zero
+# and has sourced scripts/lib/common.sh (log, fail; its on_fail runs vm_show_logs).
 #
 # Build outputs are cached in VM_CACHE (default ${IVSHMEM_CACHE:-<repo>/.cache}/vm-e2e), shared by
 # both scripts; one build at a time (flock), so concurrent runs wait and then find it up to date.
@@ -26,8 +24,8 @@ VM_CACHE="${IVSHMEM_CACHE:-$REPO/.cache}/vm-e2e"
 # Guest-side scripts put into the image. Both callers' scripts go into one image, so that switching
 # between vm-e2e and the demo does not rebuild it.
 VM_GUEST_FILES=(
-  "$REPO/tests/GuestDriverShim.Tests/EndToEnd/guest/e2e-guest:/usr/bin/e2e-guest"
-  "$REPO/scripts/lib/demo-guest:/usr/bin/demo-guest"
+  "$REPO/scripts/guest/e2e-guest:/usr/bin/e2e-guest"
+  "$REPO/scripts/guest/demo-guest:/usr/bin/demo-guest"
 )
 DAEMON_PID=
 : "${START:=$EPOCHREALTIME}"
