@@ -63,10 +63,20 @@ internal sealed class KernelHeaderProgram
             object? value = library.GetField(name, BindingFlags.Static | BindingFlags.Public)?.GetValue(null)
                 ?? library.GetProperty(name, BindingFlags.Static | BindingFlags.Public)?.GetValue(null)
                 ?? throw new InvalidOperationException($"{library.FullName} has no constant {name}");
-            Equal(name, Convert.ToInt64(value), $"{library.Name}.{name}");
+            Equal(name, ToInt64(value), $"{library.Name}.{name}");
         }
         return this;
     }
+
+    /// <summary>An integer constant, also one that a binding library wraps in a struct of one field
+    /// (Tmds.LibC's sa_family_t, size_t and the like).</summary>
+    private static long ToInt64(object value) => value switch
+    {
+        IConvertible number => Convert.ToInt64(number),
+        _ => value.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic) is [FieldInfo only]
+            ? ToInt64(only.GetValue(value)!)
+            : throw new InvalidOperationException($"{value.GetType()} is not an integer constant"),
+    };
 
     /// <summary>Asserts the size of <paramref name="type"/> and the offset and size of each of its
     /// fields against <c>struct <paramref name="cName"/></c> (<paramref name="mayGrow"/>: newer headers

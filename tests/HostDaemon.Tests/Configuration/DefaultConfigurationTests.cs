@@ -1,3 +1,4 @@
+using Ivshmem.Cli;
 using Ivshmem.Daemon.Configuration;
 
 namespace Ivshmem.Daemon.Tests.Configuration;

@@ -114,7 +114,7 @@ internal static class CommonOptions
         HelpName = helpName,
         DefaultValueFactory = _ => @default,
         CustomParser = r => r.Tokens.Count == 0 ? @default
-            : Sizes.TryParse(r.Tokens[0].Value, out long bytes) && bytes > 0 ? bytes
+            : ByteSize.TryParse(r.Tokens[0].Value, out long bytes, out _) && bytes > 0 ? bytes
             : Error<long>(r, $"'{r.Tokens[0].Value}' is not a size; write bytes or a number with K, M, G, e.g. 64M"),
     };
 

@@ -1,15 +1,16 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Ivshmem.Daemon.Configuration;
+namespace Ivshmem.Cli;
 
 /// <summary>
-/// Sizes as the configuration writes them: whole bytes ("65536") or a whole number with a binary
-/// suffix, K/M/G/T or KiB/MiB/GiB/TiB (powers of 1024, like QEMU's and ivshmem-server's -l).
-/// No fractions and no decimal units: a region must be an exact power of two, and "1.5M" or "64MB"
-/// would hide the exact number of bytes.
+/// Sizes as the configuration and both command lines write them: whole bytes ("65536") or a whole
+/// number with a binary suffix, K/M/G/T or KiB/MiB/GiB/TiB (powers of 1024, like QEMU's and
+/// ivshmem-server's -l). No fractions and no decimal units: a region must be an exact power of two,
+/// and "1.5M" or "64MB" would hide the exact number of bytes. Linked into ivshmemd and ivshmem-agent,
+/// so "64MiB" means the same to both.
 /// </summary>
-public static partial class ByteSize
+internal static partial class ByteSize
 {
     [GeneratedRegex(@"^\s*(?<number>[0-9]+)\s*(?<suffix>[A-Za-z]*)\s*$")]
     private static partial Regex SizePattern();
@@ -43,7 +44,7 @@ public static partial class ByteSize
         if (!long.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long number)
             || number > (long.MaxValue >> shift))
         {
-            error = $"'{text}' is too large; the largest region is {Format(ConfigLimits.MaxRegionSize)}";
+            error = $"'{text}' is too large: a size must fit in 63 bits of bytes";
             return false;
         }
         bytes = number << shift;
