@@ -144,12 +144,12 @@ internal sealed partial class ServedRegion
     private void Listen()
     {
         string path = Options.SocketPath;
-        PrepareSocketPath(path, $"region '{Name}'", _log);
+        SocketPaths.Prepare(path, $"region '{Name}'", _log);
         int fd = Interop.SocketCreate(Tmds.Linux.LibC.SOCK_STREAM, nonBlocking: true);
         try
         {
             Interop.Bind(fd, path);
-            ApplyOwnership(path, Options.SocketMode, Options.SocketOwner, Options.SocketGroup);
+            SocketPaths.ApplyOwnership(path, Options.SocketMode, Options.SocketOwner, Options.SocketGroup);
             Interop.Listen(fd, ListenBacklog, path);
             _listenToken = _server.Loop.Register(fd, Interop.EPOLLIN_, _listener);
             _listenFd = fd;
@@ -160,40 +160,6 @@ internal sealed partial class ServedRegion
             Interop.Unlink(path);
             throw;
         }
-    }
-
-    /// <summary>
-    /// Makes <paramref name="path"/> free for a new socket (<paramref name="what"/> names it in the log): nothing there is fine; a socket file that
-    /// refuses connections is a leftover (a daemon that was killed) and is removed; a socket that
-    /// accepts is another live server and a file that is not a socket is someone's data: both stop
-    /// the region with the reason.
-    /// </summary>
-    internal static void PrepareSocketPath(string path, string what, ILogger log)
-    {
-        uint type = Interop.PathType(path);
-        if (type == 0) return;
-        if (type != Interop.S_IFSOCK_)
-            throw new IOException($"{path} exists and is not a socket; remove it or choose another socket path");
-        int errno = Interop.ConnectProbe(path);
-        if (errno == 0)
-            throw new IOException($"another server is listening on {path}; is ivshmemd already running?");
-        if (errno is Interop.ECONNREFUSED or Interop.ENOENT)
-        {
-            Interop.Unlink(path);
-            log.StaleSocketReplaced(what, path);
-            return;
-        }
-        throw Interop.ErrorFor(errno, $"checking the existing socket {path}");
-    }
-
-    /// <summary>Mode first, then owner and group.</summary>
-    internal static void ApplyOwnership(string path, UnixFileMode mode, string? owner, string? group)
-    {
-        Interop.Chmod(path, mode);
-        if (owner is null && group is null) return;
-        uint uid = owner is null ? uint.MaxValue : UserDatabase.UserId(owner);
-        uint gid = group is null ? uint.MaxValue : UserDatabase.GroupId(group);
-        Interop.Chown(path, uid, gid);
     }
 
     /// <summary>Stops accepting (and removes the socket file when asked).</summary>
