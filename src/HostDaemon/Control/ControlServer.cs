@@ -45,7 +45,7 @@ internal sealed class ControlServer : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            ServedRegion.PrepareSocketPath(_path, "control socket", _log);
+            SocketPaths.Prepare(_path, "control socket", _log);
             listener = Listen();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -67,7 +67,7 @@ internal sealed class ControlServer : IAsyncDisposable
         {
             Interop.Bind(fd, _path);
             bound = true;
-            ServedRegion.ApplyOwnership(_path, Mode, owner: null, _group);
+            SocketPaths.ApplyOwnership(_path, Mode, owner: null, _group);
             Interop.Listen(fd, 64, _path);
             return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         }

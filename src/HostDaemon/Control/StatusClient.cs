@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Configuration;
 
 namespace Ivshmem.Daemon.Control;

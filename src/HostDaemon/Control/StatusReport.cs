@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using Ivshmem.Daemon.Configuration;
-using Ivshmem.Daemon.Hosting;
 using Ivshmem.Daemon.Server;
 
 namespace Ivshmem.Daemon.Control;

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Logging;
 using Ivshmem.Daemon.Server;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,5 @@
 using System.Text;
+using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Server;
 
 namespace Ivshmem.Daemon.Hosting;

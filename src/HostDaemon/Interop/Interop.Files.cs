@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
+using Syscall = Mono.Unix.Native.Syscall;
+using FilePermissions = Mono.Unix.Native.FilePermissions;
 
 namespace Ivshmem;
 
@@ -75,25 +77,24 @@ internal static unsafe partial class Interop
     internal const uint S_IFREG_ = 0x8000;
     internal const uint S_IFSOCK_ = 0xC000;
 
-    internal static void Chmod(string path, UnixFileMode mode)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes) CheckIo(chmod(p, (ushort)mode), $"chmod {path}");
-    }
+    // Mode and ownership go through Mono.Unix, the design's POSIX library, and the errno funnel, so
+    // the messages stay "chmod PATH: REASON (errno N)". Its Syscall layer rather than UnixFileInfo:
+    // UnixFileInfo.SetOwner is chown(2), which follows a symbolic link where the daemon wants lchown,
+    // it has no fd forms, and it throws its own exception types with other messages.
+
+    internal static void Chmod(string path, UnixFileMode mode) =>
+        CheckIo(Syscall.chmod(path, (FilePermissions)mode), $"chmod {path}");
 
     /// <summary>Changes owner and/or group of <paramref name="path"/> (uint.MaxValue = leave as is),
-    /// not following a symbolic link.</summary>
-    internal static void Chown(string path, uint uid, uint gid)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes) CheckIo(lchown(p, uid, gid), $"chown {path}");
-    }
+    /// not following a symbolic link. Mono.Unix takes ids as int, where uint.MaxValue is its -1.</summary>
+    internal static void Chown(string path, uint uid, uint gid) =>
+        CheckIo(Syscall.lchown(path, unchecked((int)uid), unchecked((int)gid)), $"chown {path}");
 
     internal static void FileChown(int fd, uint uid, uint gid, string what) =>
-        CheckIo(fchown(fd, uid, gid), $"chown {what}");
+        CheckIo(Syscall.fchown(fd, unchecked((int)uid), unchecked((int)gid)), $"chown {what}");
 
     internal static void FileChmod(int fd, UnixFileMode mode, string what) =>
-        CheckIo(fchmod(fd, (ushort)mode), $"chmod {what}");
+        CheckIo(Syscall.fchmod(fd, (FilePermissions)mode), $"chmod {what}");
 
     /// <summary>Removes <paramref name="path"/>; returns false when it did not exist.</summary>
     internal static bool Unlink(string path)

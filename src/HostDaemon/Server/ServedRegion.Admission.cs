@@ -44,10 +44,10 @@ internal sealed partial class ServedRegion
     {
         int fd = _listenFd;
         ulong token = _listenToken;
-        _server.Loop.Modify(fd, token, 0);
-        _server.Loop.Schedule(AcceptPause, () =>
+        _context.Loop.Modify(fd, token, 0);
+        _context.Loop.Schedule(AcceptPause, () =>
         {
-            if (_listenFd == fd && _listenToken == token) _server.Loop.Modify(fd, token, Interop.EPOLLIN_);
+            if (_listenFd == fd && _listenToken == token) _context.Loop.Modify(fd, token, Interop.EPOLLIN_);
         });
     }
 
@@ -95,7 +95,7 @@ internal sealed partial class ServedRegion
             for (int v = 0; v < Vectors; v++) eventFds[v] = Interop.EventFdCreate();
             var since = DateTimeOffset.UtcNow;
             peer = new PeerConnection(this, fd, eventFds, id, slot, decision.Name, decision.Kind, credentials, user, since, restored: false);
-            peer.Token = _server.Loop.Register(fd, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
+            peer.Token = _context.Loop.Register(fd, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
         }
         catch
         {
@@ -114,7 +114,7 @@ internal sealed partial class ServedRegion
         foreach (PeerConnection other in _peers.ToArray()) Pump(other);
         foreach (PeerConnection other in _peers)
             if (other != peer) RingControl(other);
-        _server.PublishStatus(this);
+        _context.PeersChanged(this);
     }
 
     /// <summary>The next unused id, or -1. Ids only grow (QEMU 7.2 corrupts its heap when an id comes
@@ -155,7 +155,7 @@ internal sealed partial class ServedRegion
     /// anything, so that a restarted daemon can resume it.</summary>
     private void StorePeerFds(PeerConnection peer)
     {
-        if (_server.FdStore is not { } store) return;
+        if (_context.FdStore is not { } store) return;
         bool ok = store.Store(FdNames.PeerSocket(Name, peer.Id), peer.Socket);
         for (int v = 0; v < peer.EventFds.Length && ok; v++)
             ok = store.Store(FdNames.PeerVector(Name, peer.Id, v), peer.EventFds[v]);
@@ -164,7 +164,7 @@ internal sealed partial class ServedRegion
 
     private void ForgetPeerFds(PeerConnection peer)
     {
-        if (_server.FdStore is not { } store) return;
+        if (_context.FdStore is not { } store) return;
         store.Remove(FdNames.PeerSocket(Name, peer.Id));
         for (int v = 0; v < peer.EventFds.Length; v++) store.Remove(FdNames.PeerVector(Name, peer.Id, v));
     }

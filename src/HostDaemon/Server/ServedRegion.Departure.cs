@@ -57,7 +57,7 @@ internal sealed partial class ServedRegion
 
         if (kind == DepartureKind.Closed || kind == DepartureKind.LeftDuringRestart) _log.PeerLeft(Name, peer.Id, peer.Slot, peer.Name, reason);
         else _log.PeerDropped(Name, peer.Id, peer.Slot, peer.Name, reason);
-        _server.PublishStatus(this);
-        if (_peers.Count == 0 && (Retiring || PendingOptions is not null)) _server.OnRegionEmpty(this);
+        _context.PeersChanged(this);
+        if (_peers.Count == 0 && (Retiring || PendingOptions is not null)) _context.Emptied(this);
     }
 }

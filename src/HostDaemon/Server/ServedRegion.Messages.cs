@@ -50,7 +50,7 @@ internal sealed partial class ServedRegion
             // EPIPE and ECONNRESET: it closed its end (exited) before the loop saw the end of file.
             bool closed = errno is Interop.EPIPE or Interop.ECONNRESET;
             string reason = closed ? "it closed the connection" : $"sending to it failed: {Interop.ErrorFor(errno, "sendmsg").Message}";
-            _server.Loop.Post(() => Depart(peer, reason, closed ? DepartureKind.Closed : DepartureKind.SendFailed));
+            _context.Loop.Post(() => Depart(peer, reason, closed ? DepartureKind.Closed : DepartureKind.SendFailed));
             return;
         }
         SetOutputArmed(peer, false);
@@ -130,7 +130,7 @@ internal sealed partial class ServedRegion
     {
         if (peer.OutputArmed == armed || peer.Closed) return;
         uint events = Interop.EPOLLIN_ | Interop.EPOLLRDHUP_ | (armed ? Interop.EPOLLOUT_ : 0);
-        _server.Loop.Modify(peer.Socket, peer.Token, events);
+        _context.Loop.Modify(peer.Socket, peer.Token, events);
         peer.OutputArmed = armed;
         if (armed) _log.PeerBackpressure(Name, peer.Id);
     }

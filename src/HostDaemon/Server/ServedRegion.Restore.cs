@@ -39,8 +39,8 @@ internal sealed partial class ServedRegion
                 foreach (int fd in eventFds) Interop.Close(fd);
                 Ledger.Release(slot);
                 Memory.Region.Peers.Leave(slot);
-                _server.FdStore?.Remove(FdNames.PeerSocket(Name, id));
-                for (int v = 0; v < Vectors; v++) _server.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
+                _context.FdStore?.Remove(FdNames.PeerSocket(Name, id));
+                for (int v = 0; v < Vectors; v++) _context.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
                 _log.PeerLeft(Name, id, slot, name, "it left while the daemon was not running (its connection did not come back from the fd store)");
                 lost++;
                 continue;
@@ -57,7 +57,7 @@ internal sealed partial class ServedRegion
                 peer.Orphaned = true;
                 orphaned++;
             }
-            peer.Token = _server.Loop.Register(socket, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
+            peer.Token = _context.Loop.Register(socket, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
             _slots[slot] = peer;
             _peers.Add(peer);
         }

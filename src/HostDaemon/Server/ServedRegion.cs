@@ -8,7 +8,8 @@ namespace Ivshmem.Daemon.Server;
 
 /// <summary>
 /// One region being served: its memory, its listening socket, its peers and its ledger. Everything
-/// here runs on the server's event loop thread. The parts: set-up and teardown (this file), admission
+/// here runs on the server's event loop thread; what it needs of the server is its
+/// <see cref="RegionContext"/>. The parts: set-up and teardown (this file), admission
 /// (<c>ServedRegion.Admission.cs</c>), the messages (<c>ServedRegion.Messages.cs</c>), departures
 /// (<c>ServedRegion.Departure.cs</c>) and restoring after a restart (<c>ServedRegion.Restore.cs</c>).
 /// </summary>
@@ -16,7 +17,7 @@ internal sealed partial class ServedRegion
 {
     private const int ListenBacklog = 4096;
 
-    private readonly IvshmemServer _server;
+    private readonly RegionContext _context;
     private readonly ILogger _log;
     private readonly PeerConnection?[] _slots;
     private readonly List<PeerConnection> _peers = []; // in join order
@@ -25,10 +26,10 @@ internal sealed partial class ServedRegion
     private int _listenFd = -1;
     private ulong _listenToken;
 
-    private ServedRegion(IvshmemServer server, RegionOptions options, RegionMemory memory, PeerLedger ledger)
+    private ServedRegion(RegionContext context, RegionOptions options, RegionMemory memory, PeerLedger ledger)
     {
-        _server = server;
-        _log = server.Logger;
+        _context = context;
+        _log = context.Logger;
         Options = options;
         Memory = memory;
         Ledger = ledger;
@@ -55,16 +56,16 @@ internal sealed partial class ServedRegion
     /// (attached, never formatted), else new ones; then the peers of the previous instance; then the
     /// listening socket, last, so nobody connects to a half-built region.
     /// </summary>
-    public static ServedRegion Open(IvshmemServer server, RegionOptions options, RestoredFds restored)
+    public static ServedRegion Open(RegionContext context, RegionOptions options, RestoredFds restored)
     {
-        (RegionMemory memory, PeerLedger ledger) = RestoreOrCreateMemory(server, options, restored);
+        (RegionMemory memory, PeerLedger ledger) = RestoreOrCreateMemory(context, options, restored);
         // A region re-created under the same name (changed, or removed and added again) continues the
         // ids of its predecessor: ids are never handed out twice in a region while the daemon runs.
-        if (!memory.Restored) ledger.NextPeerId = Math.Max(ledger.NextPeerId, server.LastPeerIdOf(options.Name));
+        if (!memory.Restored) ledger.NextPeerId = Math.Max(ledger.NextPeerId, context.PeerIds.NextPeerIdOf(options.Name));
         ServedRegion region;
         try
         {
-            region = new ServedRegion(server, options, memory, ledger);
+            region = new ServedRegion(context, options, memory, ledger);
         }
         catch
         {
@@ -77,7 +78,7 @@ internal sealed partial class ServedRegion
             if (memory.Restored) region.RestorePeers(restored);
             else region.StoreRegionFds();
             region.Listen();
-            server.Logger.RegionListening(options.Name, options.SizeBytes, memory.Description, options.Vectors, options.MaxPeers, options.SocketPath);
+            context.Logger.RegionListening(options.Name, options.SizeBytes, memory.Description, options.Vectors, options.MaxPeers, options.SocketPath);
             return region;
         }
         catch
@@ -87,7 +88,7 @@ internal sealed partial class ServedRegion
         }
     }
 
-    private static (RegionMemory, PeerLedger) RestoreOrCreateMemory(IvshmemServer server, RegionOptions options, RestoredFds restored)
+    private static (RegionMemory, PeerLedger) RestoreOrCreateMemory(RegionContext context, RegionOptions options, RestoredFds restored)
     {
         int memoryFd = restored.Take(FdNames.Memory(options.Name));
         int ledgerFd = restored.Take(FdNames.Ledger(options.Name));
@@ -106,11 +107,11 @@ internal sealed partial class ServedRegion
             {
                 // The configuration changed across the restart, or the store held something else: the
                 // old VMs keep their memory among themselves; new peers get a new region.
-                server.Logger.RestoredRegionDiscarded(options.Name, e.Message);
+                context.Logger.RestoredRegionDiscarded(options.Name, e.Message);
                 if (memory is not null) memory.Dispose(); else memoryHandle.Dispose();
                 ledgerHandle.Dispose();
-                server.FdStore?.Remove(FdNames.Memory(options.Name));
-                server.FdStore?.Remove(FdNames.Ledger(options.Name));
+                context.FdStore?.Remove(FdNames.Memory(options.Name));
+                context.FdStore?.Remove(FdNames.Ledger(options.Name));
             }
         }
         else
@@ -134,7 +135,7 @@ internal sealed partial class ServedRegion
     /// <summary>Parks the memory and the ledger in the fd store, so a restarted daemon finds them.</summary>
     private void StoreRegionFds()
     {
-        if (_server.FdStore is not { } store) return;
+        if (_context.FdStore is not { } store) return;
         if (!store.Store(FdNames.Memory(Name), Memory.Fd) || !store.Store(FdNames.Ledger(Name), (int)Ledger.Handle.DangerousGetHandle()))
             _log.FdStoreRefused(Name, "region memory");
     }
@@ -144,14 +145,14 @@ internal sealed partial class ServedRegion
     private void Listen()
     {
         string path = Options.SocketPath;
-        PrepareSocketPath(path, $"region '{Name}'", _log);
+        SocketPaths.Prepare(path, $"region '{Name}'", _log);
         int fd = Interop.SocketCreate(Tmds.Linux.LibC.SOCK_STREAM, nonBlocking: true);
         try
         {
             Interop.Bind(fd, path);
-            ApplyOwnership(path, Options.SocketMode, Options.SocketOwner, Options.SocketGroup);
+            SocketPaths.ApplyOwnership(path, Options.SocketMode, Options.SocketOwner, Options.SocketGroup);
             Interop.Listen(fd, ListenBacklog, path);
-            _listenToken = _server.Loop.Register(fd, Interop.EPOLLIN_, _listener);
+            _listenToken = _context.Loop.Register(fd, Interop.EPOLLIN_, _listener);
             _listenFd = fd;
         }
         catch
@@ -162,45 +163,11 @@ internal sealed partial class ServedRegion
         }
     }
 
-    /// <summary>
-    /// Makes <paramref name="path"/> free for a new socket (<paramref name="what"/> names it in the log): nothing there is fine; a socket file that
-    /// refuses connections is a leftover (a daemon that was killed) and is removed; a socket that
-    /// accepts is another live server and a file that is not a socket is someone's data: both stop
-    /// the region with the reason.
-    /// </summary>
-    internal static void PrepareSocketPath(string path, string what, ILogger log)
-    {
-        uint type = Interop.PathType(path);
-        if (type == 0) return;
-        if (type != Interop.S_IFSOCK_)
-            throw new IOException($"{path} exists and is not a socket; remove it or choose another socket path");
-        int errno = Interop.ConnectProbe(path);
-        if (errno == 0)
-            throw new IOException($"another server is listening on {path}; is ivshmemd already running?");
-        if (errno is Interop.ECONNREFUSED or Interop.ENOENT)
-        {
-            Interop.Unlink(path);
-            log.StaleSocketReplaced(what, path);
-            return;
-        }
-        throw Interop.ErrorFor(errno, $"checking the existing socket {path}");
-    }
-
-    /// <summary>Mode first, then owner and group.</summary>
-    internal static void ApplyOwnership(string path, UnixFileMode mode, string? owner, string? group)
-    {
-        Interop.Chmod(path, mode);
-        if (owner is null && group is null) return;
-        uint uid = owner is null ? uint.MaxValue : UserDatabase.UserId(owner);
-        uint gid = group is null ? uint.MaxValue : UserDatabase.GroupId(group);
-        Interop.Chown(path, uid, gid);
-    }
-
     /// <summary>Stops accepting (and removes the socket file when asked).</summary>
     public void StopListening(bool unlink)
     {
         if (_listenFd < 0) return;
-        _server.Loop.Unregister(_listenFd, _listenToken);
+        _context.Loop.Unregister(_listenFd, _listenToken);
         Interop.Close(_listenFd);
         _listenFd = -1;
         if (unlink)
@@ -226,7 +193,7 @@ internal sealed partial class ServedRegion
     /// </summary>
     public void Close(bool unlinkSocket)
     {
-        _server.RememberLastPeerId(Name, Ledger.NextPeerId);
+        _context.PeerIds.Remember(Name, Ledger.NextPeerId);
         StopListening(unlinkSocket);
         foreach (PeerConnection peer in _peers.ToArray()) Drop(peer);
         _peers.Clear();
@@ -238,7 +205,7 @@ internal sealed partial class ServedRegion
     /// <summary>Removes the region's fds from the store: it is gone for good (reload removed it).</summary>
     public void ForgetStoredFds()
     {
-        if (_server.FdStore is not { } store) return;
+        if (_context.FdStore is not { } store) return;
         store.Remove(FdNames.Memory(Name));
         store.Remove(FdNames.Ledger(Name));
     }
@@ -258,7 +225,7 @@ internal sealed partial class ServedRegion
     {
         if (peer.Closed) return;
         peer.Closed = true;
-        _server.Loop.Unregister(peer.Socket, peer.Token);
+        _context.Loop.Unregister(peer.Socket, peer.Token);
         Interop.Close(peer.Socket);
         foreach (int fd in peer.EventFds) Interop.Close(fd);
     }

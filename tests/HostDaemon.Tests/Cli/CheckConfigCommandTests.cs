@@ -1,4 +1,3 @@
-using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Tests.Configuration;
 

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Tests.Infrastructure;
 

@@ -1,4 +1,3 @@
-using Ivshmem.Daemon.Cli;
 
 namespace Ivshmem.Daemon.Tests.Cli;
 

@@ -54,7 +54,7 @@ public sealed class ControlSocketTests
         Assert.Contains("unknown request", Encoding.UTF8.GetString(buffer, 0, n));
 
         using var error = new StringWriter();
-        Assert.Equal(Ivshmem.Daemon.Cli.ExitCodes.Unavailable, await StatusClient.RunAsync(dir.File("nothing.sock"), json: false, TextWriter.Null, error, CancellationToken.None));
+        Assert.Equal(ExitCodes.Unavailable, await StatusClient.RunAsync(dir.File("nothing.sock"), json: false, TextWriter.Null, error, CancellationToken.None));
         Assert.Contains("is ivshmemd running?", error.ToString());
     }
 }

@@ -1,4 +1,5 @@
 using Ivshmem.Daemon.Configuration;
+using Ivshmem.Daemon.Control;
 using Ivshmem.Daemon.Hosting;
 using Ivshmem.Daemon.Server;
 using Ivshmem.Ring;

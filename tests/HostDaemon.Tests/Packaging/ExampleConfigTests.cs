@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Ivshmem.Daemon.Cli;
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Tests.Cli;
 using Ivshmem.Daemon.Tests.Configuration;

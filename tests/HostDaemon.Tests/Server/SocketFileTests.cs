@@ -77,4 +77,32 @@ public sealed class SocketFileTests
         Assert.False(File.Exists(dir.File("a.sock")));
         server.Dispose();
     }
+
+    [Fact]
+    public void ConfiguredOwnerAndGroupAreLookedUpByNameAndApplied()
+    {
+        using var dir = new TestDirectory();
+        // The user's own name and primary group: a change any user may make, root or not.
+        var self = new Mono.Unix.UnixUserInfo(Mono.Unix.UnixUserInfo.GetRealUserId());
+        var region = TestConfig.Region("a") with { SocketOwner = self.UserName, SocketGroup = new Mono.Unix.UnixGroupInfo(self.GroupId).GroupName };
+        using var server = new RunningServer(TestConfig.Daemon(dir, region), dir);
+
+        var socket = new Mono.Unix.UnixFileInfo(dir.File("a.sock"));
+        Assert.Equal(self.UserId, socket.OwnerUserId);
+        Assert.Equal(self.GroupId, socket.OwnerGroupId);
+    }
+
+    [Fact]
+    public void UnknownSocketGroupStopsTheStartNamingTheGroup()
+    {
+        using var dir = new TestDirectory();
+        var region = TestConfig.Region("a") with { SocketGroup = "ivshmemd-test-no-such-group" };
+        var server = new IvshmemServer(TestConfig.Daemon(dir, region), new CapturingLogger());
+
+        var error = Assert.Throws<IOException>(server.Start);
+
+        Assert.Equal("region 'a': there is no group 'ivshmemd-test-no-such-group' on this system", error.Message);
+        Assert.False(File.Exists(dir.File("a.sock")));
+        server.Dispose();
+    }
 }

@@ -1,4 +1,4 @@
-namespace Ivshmem.Daemon.Hosting;
+namespace Ivshmem.Daemon.Control;
 
 /// <summary>What the last reload did: shown by STATUS= and by <c>ivshmemd status</c>.</summary>
 public sealed record ReloadRecord(DateTimeOffset At, bool Succeeded, IReadOnlyList<string> Errors, string Summary);

@@ -1,8 +1,10 @@
-namespace Ivshmem.Daemon.Cli;
+namespace Ivshmem.Daemon;
 
 /// <summary>
 /// Exit status of every ivshmemd command: 0, 1 and 2 in the convention of grep(1) and friends, and
-/// some of sysexits.h for failures a caller (systemd, a script) should tell apart.
+/// some of sysexits.h for failures a caller (systemd, a script) should tell apart. It sits at the
+/// root of the daemon's namespaces because the commands (Cli), the daemon's run (Hosting) and the
+/// status client (Control) all return it, and Cli depends on the other two, never the reverse.
 /// </summary>
 public static class ExitCodes
 {
