@@ -23,9 +23,9 @@ internal static class DaemonCheck
             (int exitCode, string message) = StatusClient.Explain(socket, e);
             return exitCode switch
             {
-                Cli.ExitCodes.NoPermission => (null, CheckResult.Warn("daemon", message.Split(';')[0], $"run doctor as root or as a member of control_group{(options.ControlSocketGroup is { } g ? $" ('{g}')" : "")}")),
-                Cli.ExitCodes.Unavailable when e is OperationCanceledException => (null, CheckResult.Fail("daemon", message.Split(';')[0], "systemctl status ivshmemd; journalctl -u ivshmemd; systemctl restart ivshmemd")),
-                Cli.ExitCodes.Unavailable when message.StartsWith("cannot connect to", StringComparison.Ordinal) =>
+                ExitCodes.NoPermission => (null, CheckResult.Warn("daemon", message.Split(';')[0], $"run doctor as root or as a member of control_group{(options.ControlSocketGroup is { } g ? $" ('{g}')" : "")}")),
+                ExitCodes.Unavailable when e is OperationCanceledException => (null, CheckResult.Fail("daemon", message.Split(';')[0], "systemctl status ivshmemd; journalctl -u ivshmemd; systemctl restart ivshmemd")),
+                ExitCodes.Unavailable when message.StartsWith("cannot connect to", StringComparison.Ordinal) =>
                     (null, CheckResult.Warn("daemon", $"ivshmemd is not running: {message.Split(';')[0]}", "systemctl enable --now ivshmemd (or start 'ivshmemd run' with this configuration)")),
                 _ => (null, CheckResult.Fail("daemon", message.Split("; is ivshmemd running")[0], "systemctl restart ivshmemd; is another program listening on that socket?")),
             };
