@@ -5,8 +5,8 @@ using static Tmds.Linux.LibC;
 namespace Ivshmem;
 
 /// <summary>
-/// AF_UNIX sockets as both ends of the ivshmem protocol use them (docs/protocol.md, "Messages"):
-/// addresses (a path, or '@name' for the abstract namespace), and fds carried as SCM_RIGHTS.
+/// AF_UNIX sockets as both ends of the ivshmem protocol use them (docs/protocol.md, "Transport and
+/// messages"): addresses (a path, or '@name' for the abstract namespace), and fds carried as SCM_RIGHTS.
 /// The daemon adds its server-side calls (Interop.Socket.cs in src/HostDaemon), the host peer its
 /// client-side ones (Interop.Socket.cs in src/GuestDriverShim/Peer).
 /// </summary>

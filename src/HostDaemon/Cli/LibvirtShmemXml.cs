@@ -4,9 +4,9 @@ using Ivshmem.Daemon.Configuration;
 namespace Ivshmem.Daemon.Cli;
 
 /// <summary>
-/// libvirt's &lt;shmem&gt; element for a region (design: ivshmem-protocol.md section 5). libvirt turns
-/// it into the same -chardev/-device pair as <see cref="QemuArguments"/>: a plain client socket (no
-/// server, no reconnect) with <c>ioeventfd=on</c> and the given vectors. No &lt;size&gt;: for a
+/// libvirt's &lt;shmem&gt; element for a region (docs/configuration.md, "The libvirt shmem element").
+/// libvirt turns it into the same -chardev/-device pair as <see cref="QemuArguments"/>: a plain client
+/// socket (no server, no reconnect) with <c>ioeventfd=on</c> and the given vectors. No &lt;size&gt;: for a
 /// doorbell device the server decides the size, and libvirt does not pass it. No role: without one
 /// QEMU's default (master=off) applies, as for every peer of a shared region.
 /// </summary>

@@ -3,7 +3,7 @@ using Ivshmem.Daemon.Configuration;
 namespace Ivshmem.Daemon.Cli;
 
 /// <summary>
-/// The QEMU options that attach a VM to a region (design: ivshmem-protocol.md 1.1, 1.6, 2.1):
+/// The QEMU options that attach a VM to a region (docs/configuration.md, "QEMU options"):
 /// <c>-chardev socket,id=ivshmem-NAME,path=SOCKET -device ivshmem-doorbell,chardev=ivshmem-NAME,vectors=N</c>.
 /// The chardev is a plain client socket: never <c>server=on</c>, and never <c>reconnect=</c>, which
 /// hangs QEMU 7.2 at start-up (realize reads from a socket that is not connected yet).

@@ -20,8 +20,9 @@ internal enum SendOutcome
 }
 
 /// <summary>AF_UNIX sockets, the server side: accepting region and control connections, sending the
-/// protocol messages with SCM_RIGHTS (docs/protocol.md, "Messages"), peer credentials, and sd_notify
-/// datagrams. Addresses and SCM_RIGHTS blocks are built by src/Common/Interop/Interop.UnixSocket.cs.</summary>
+/// protocol messages with SCM_RIGHTS (docs/protocol.md, "Transport and messages"), peer credentials,
+/// and sd_notify datagrams. Addresses and SCM_RIGHTS blocks are built by
+/// src/Common/Interop/Interop.UnixSocket.cs.</summary>
 internal static unsafe partial class Interop
 {
     internal static void Listen(int fd, int backlog, string path) => CheckIo(listen(fd, backlog), $"listen on {path}");
@@ -60,7 +61,8 @@ internal static unsafe partial class Interop
     /// <summary>
     /// Sends one protocol message: the 8-byte little-endian <paramref name="value"/> and, when
     /// <paramref name="attachedFd"/> is not -1, that fd as SCM_RIGHTS in the same sendmsg (one fd per
-    /// message, as QEMU expects; protocol doc 1.1). Never blocks and never raises SIGPIPE.
+    /// message, as QEMU expects; docs/protocol.md, "Message format"). Never blocks and never raises
+    /// SIGPIPE.
     /// </summary>
     internal static SendOutcome SendMessage(int socketFd, long value, int attachedFd, out int errno)
     {

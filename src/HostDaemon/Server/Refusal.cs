@@ -4,7 +4,8 @@ namespace Ivshmem.Daemon.Server;
 /// Why a connection is refused. The daemon refuses by sending a version message with this nonzero
 /// value instead of 0 and then closing: QEMU 7.2 then fails device realize with "server sent version
 /// N, expecting 0" and exits. Just closing would leave QEMU spinning at 100% CPU inside realize
-/// (protocol doc 1.6). The values are part of docs/protocol.md.
+/// (docs/protocol.md, "What crashes or hangs QEMU 7.2"). The values are part of docs/protocol.md,
+/// "Refusal".
 /// </summary>
 public enum RefusalReason
 {

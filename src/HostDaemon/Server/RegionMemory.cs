@@ -7,7 +7,8 @@ namespace Ivshmem.Daemon.Server;
 /// <summary>
 /// The memory of one region: the fd every peer gets (protocol message "-1 + fd"), the daemon's own
 /// mapping of it, and the formatted <see cref="Ring.Region"/> in it. QEMU maps the whole file as
-/// BAR2, so the file is exactly the configured size, a power of two (protocol doc 1.6).
+/// BAR2, so the file is exactly the configured size, a power of two (docs/protocol.md, "How QEMU 7.2
+/// reads the stream").
 /// </summary>
 internal sealed class RegionMemory : IDisposable
 {

@@ -118,8 +118,8 @@ internal sealed partial class ServedRegion
     }
 
     /// <summary>The next unused id, or -1. Ids only grow (QEMU 7.2 corrupts its heap when an id comes
-    /// back: protocol doc 1.6); only when nobody at all is connected any more, so that no live QEMU
-    /// can have seen an old id, may the counter start again at 0.</summary>
+    /// back: docs/protocol.md, "Peer ids"); only when nobody at all is connected any more, so that no
+    /// live QEMU can have seen an old id, may the counter start again at 0.</summary>
     private int AllocatePeerId()
     {
         long next = Ledger.NextPeerId;

@@ -7,7 +7,8 @@ internal enum DepartureKind
 {
     /// <summary>End of file: the VM or host process closed it or exited. Normal.</summary>
     Closed,
-    /// <summary>It sent bytes; clients never send (protocol doc 1.1), so it is dropped.</summary>
+    /// <summary>It sent bytes; clients never send (docs/protocol.md, "Transport and messages"), so it
+    /// is dropped.</summary>
     SentData,
     /// <summary>Its socket reported an error, or a send to it failed.</summary>
     SendFailed,
@@ -17,7 +18,8 @@ internal enum DepartureKind
 
 internal sealed partial class ServedRegion
 {
-    /// <summary>Readable means gone: data (not allowed), end of file, or an error (protocol doc 1.4).
+    /// <summary>Readable means gone: data (not allowed), end of file, or an error (docs/protocol.md,
+    /// "Transport and messages").
     /// Writable means there is room again for pending messages.</summary>
     internal void OnPeerEvents(PeerConnection peer, uint events)
     {

@@ -5,7 +5,7 @@ namespace Ivshmem.Daemon.Server;
 /// <summary>
 /// The messages to each peer, derived from the ledger rather than queued: what a peer must still be
 /// told is the difference between what it knows (the ledger) and what is true (the peers present
-/// now), in this order (docs/protocol.md, steps 1-6 and 7-8):
+/// now), in this order (docs/protocol.md, "The handshake, in order"):
 /// <list type="number">
 /// <item>the header: version 0, its id, -1 with the memory fd;</item>
 /// <item>departures of peers it was told about (the bare id);</item>

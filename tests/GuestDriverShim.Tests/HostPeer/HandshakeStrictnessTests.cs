@@ -2,8 +2,9 @@ using Ivshmem.Peer.Host;
 namespace Ivshmem.Peer.Tests.HostPeer;
 
 /// <summary>
-/// The host-peer client takes exactly the handshake of protocol doc 1.3 and refuses everything QEMU
-/// refuses (1.6), naming the message; a refusal code comes back as such, and an end of file in the
+/// The host-peer client takes exactly the handshake of docs/protocol.md, "The handshake, in order" and
+/// refuses everything QEMU refuses (docs/protocol.md, "How QEMU 7.2 reads the stream"), naming the
+/// message; a refusal code comes back as such, and an end of file in the
 /// middle is an error, not an endless wait.
 /// </summary>
 public sealed class HandshakeStrictnessTests : IDisposable

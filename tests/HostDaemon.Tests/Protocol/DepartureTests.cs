@@ -27,7 +27,8 @@ public sealed class DepartureTests
         Assert.Equal((long)child.Id, announcement.Value);
         Assert.False(announcement.HasFd);
         Assert.Equal(before + 1, observer.Messages.Count);
-        // The bare id goes out first, then the peer table changes, then vector 0 rings (docs/protocol.md 5).
+        // The bare id goes out first, then the peer table changes, then vector 0 rings (docs/protocol.md,
+        // "The peer table and the control vector").
         Eventually.True(() => observer.Region.Peers.Read(child.Slot).State == PeerState.Gone, "the peer table shows it gone");
         Eventually.True(() => NativeFds.ReadEventFd(observer.OwnEventFd(0)) > 0, "the observer's control vector was rung");
         Assert.Equal(0UL, NativeFds.ReadEventFd(observer.OwnEventFd(1))); // only the control vector

@@ -5,7 +5,8 @@ using Ivshmem.Ring;
 namespace Ivshmem.Daemon.Tests.Protocol;
 
 /// <summary>
-/// The handshake as QEMU 7.2 expects it (protocol doc 1.3), checked message by message and fd by fd
+/// The handshake as QEMU 7.2 expects it (docs/protocol.md, "The handshake, in order"), checked message
+/// by message and fd by fd
 /// with the strict host-peer client: version 0, own id, -1 + memfd, every existing peer's eventfds
 /// (vector 0 first), own eventfds last; and every existing peer hears the newcomer's eventfds.
 /// </summary>

@@ -3,7 +3,8 @@ using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Protocol;
 
-/// <summary>Peer ids only grow: QEMU 7.2 corrupts its heap when an id comes back (protocol doc 1.6).</summary>
+/// <summary>Peer ids only grow: QEMU 7.2 corrupts its heap when an id comes back (docs/protocol.md,
+/// "Peer ids").</summary>
 public sealed class PeerIdTests
 {
     [Fact]

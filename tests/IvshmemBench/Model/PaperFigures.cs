@@ -9,7 +9,7 @@ internal sealed record PaperRow(long SizeBytes, double UdsMbps, double SharedMem
 /// <summary>
 /// Table V of An, Cam and Tan (2013), "Performance Improvement of Information Exchange between the
 /// Virtual Machines on the Same Physical Host" (Pentium Dual Core E2200, 2 GB RAM, Ubuntu 12.04, C),
-/// embedded from the same CSV as /work/shared/reference/paper-table-v.csv. The CSV lists sizes in MB
+/// embedded from Model/paper-table-v.csv beside this file. The CSV lists sizes in MB
 /// as 0.016 .. 4000; row i is Table IV's size i.
 /// </summary>
 internal static class PaperFigures

@@ -80,9 +80,9 @@ public sealed class GuestDevice : IvshmemEndpoint
 
     /// <summary>
     /// VFIO: bus mastering on, then MSI-X wired to eventfds, and only then the region is attached.
-    /// QEMU drops a doorbell that arrives while MSI-X is off (ivshmem-protocol.md 2.5); the ring only
-    /// rings a side that announced it sleeps, and nothing here can announce before this constructor
-    /// has returned, so no wake-up is lost.
+    /// QEMU drops a doorbell that arrives while MSI-X is off (docs/device.md, "Interrupts are MSI-X
+    /// only"); the ring only rings a side that announced it sleeps, and nothing here can announce
+    /// before this constructor has returned, so no wake-up is lost.
     /// </summary>
     private static GuestDevice OpenVfio(IvshmemDeviceInfo info, GuestDeviceOptions options)
     {

@@ -7,10 +7,10 @@ namespace Ivshmem.Peer.Host;
 /// <summary>
 /// A host process as a peer of an ivshmemd region: it connects to the region's socket exactly as
 /// QEMU's ivshmem-doorbell does, checks every message of the handshake (version 0, its id, the memory
-/// fd, the other peers' eventfds, its own eventfds; protocol doc 1.3), maps the memory, attaches the
-/// region, and then follows peers joining and leaving. It is the same <see cref="IvshmemEndpoint"/> a
-/// guest gets from its PCI device, so the ring library runs unchanged on it: doorbells are writes to
-/// the peers' eventfds, interrupts are reads of its own.
+/// fd, the other peers' eventfds, its own eventfds; docs/protocol.md, "The handshake, in order"), maps
+/// the memory, attaches the region, and then follows peers joining and leaving. It is the same
+/// <see cref="IvshmemEndpoint"/> a guest gets from its PCI device, so the ring library runs unchanged
+/// on it: doorbells are writes to the peers' eventfds, interrupts are reads of its own.
 /// <para>With <see cref="HostPeerOptions.RecordMessages"/> it keeps every message it received, which
 /// is what the daemon's protocol tests check against the specification.</para>
 /// </summary>

@@ -2,8 +2,8 @@ using Ivshmem.Ring;
 
 namespace Ivshmem.Peer.Host;
 
-/// <summary>The server broke the ivshmem protocol (protocol doc 1.2-1.6): the message, what was
-/// expected, and everything received before it.</summary>
+/// <summary>The server broke the ivshmem protocol (docs/protocol.md, "QEMU's side"): the message, what
+/// was expected, and everything received before it.</summary>
 public sealed class HostPeerProtocolException : IvshmemException
 {
     public HostPeerProtocolException(string message, IReadOnlyList<ServerMessage> received) : base(message) => Received = received;

@@ -4,8 +4,8 @@ namespace Ivshmem.Peer.Host;
 
 /// <summary>
 /// Frames the server's byte stream into 8-byte messages, each with the fd that arrived with it (QEMU's
-/// rule: the fd belongs to the message whose bytes it came with; protocol doc 1.6). Extra fds and
-/// truncated control data are counted for the caller to judge; extra fds are closed.
+/// rule: the fd belongs to the message whose bytes it came with; docs/protocol.md, "Message format").
+/// Extra fds and truncated control data are counted for the caller to judge; extra fds are closed.
 /// </summary>
 internal sealed class ProtocolReader(int socket)
 {

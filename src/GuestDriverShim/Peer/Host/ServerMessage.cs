@@ -1,7 +1,8 @@
 namespace Ivshmem.Peer.Host;
 
 /// <summary>
-/// One 8-byte message from the server as received (protocol doc 1.2), for tests and debugging.
+/// One 8-byte message from the server as received (docs/protocol.md, "Message format"), for tests and
+/// debugging.
 /// </summary>
 /// <param name="Value">The little-endian int64: 0 version, an id, -1 memory, or a refusal code.</param>
 /// <param name="FdTarget">What the fd that came with it is (/proc/self/fd link target, e.g.

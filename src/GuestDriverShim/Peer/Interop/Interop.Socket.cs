@@ -5,7 +5,8 @@ namespace Ivshmem;
 
 /// <summary>AF_UNIX stream sockets, the client side: connecting to an ivshmemd region socket the way
 /// QEMU's chardev does, and receiving its 8-byte messages with SCM_RIGHTS fds (docs/protocol.md,
-/// "Messages"). Addresses and SCM_RIGHTS blocks are built by src/Common/Interop/Interop.UnixSocket.cs.</summary>
+/// "Transport and messages"). Addresses and SCM_RIGHTS blocks are built by
+/// src/Common/Interop/Interop.UnixSocket.cs.</summary>
 internal static unsafe partial class Interop
 {
     /// <summary>One recvmsg: how many bytes arrived, the first fd that came with them (-1 if none),

@@ -8,7 +8,7 @@ namespace Ivshmem;
 /// The VFIO user API (linux/vfio.h) as far as ivshmem needs it: container, group, device, regions,
 /// MSI-X. Names are the header's own, so the kernel documentation applies word for word, and
 /// <c>VfioLayoutTests</c> proves every value and offset here against the real header with a C
-/// compiler. Design: ivshmem-protocol.md 6.2.
+/// compiler. The sequence: docs/device.md, "Opening the device through VFIO".
 /// </summary>
 internal static unsafe partial class Interop
 {

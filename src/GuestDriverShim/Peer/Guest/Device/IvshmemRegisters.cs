@@ -1,7 +1,8 @@
 namespace Ivshmem.Peer.Guest;
 
 /// <summary>
-/// BAR0 of an ivshmem device (ivshmem-protocol.md 2.4): 256 bytes, 32-bit accesses only, little-endian.
+/// BAR0 of an ivshmem device (docs/device.md, "BAR0 registers"): 256 bytes, 32-bit accesses only,
+/// little-endian.
 /// <code>
 /// off  name        access  QEMU 7.2
 /// 0x00 IntrMask    RW      plain storage, no effect (INTx is gone)

@@ -1,6 +1,6 @@
 namespace Ivshmem.Peer.Guest;
 
-/// <summary>Which ivshmem variant a device is (ivshmem-protocol.md 2.1).</summary>
+/// <summary>Which ivshmem variant a device is (docs/device.md, "The two variants").</summary>
 public enum IvshmemDeviceKind
 {
     /// <summary>ivshmem-plain: shared memory only (BAR0 and BAR2), no doorbell, no interrupts.</summary>

@@ -19,8 +19,8 @@ public enum VfioIommuType
 internal readonly record struct VfioRegion(int Index, long Size, long Offset, bool CanMap, bool CanRead, bool CanWrite);
 
 /// <summary>
-/// A device opened through VFIO: container, group and device fds, in the order of
-/// ivshmem-protocol.md 6.2 (steps 1-5). Owns all three; dispose closes them in reverse.
+/// A device opened through VFIO: container, group and device fds, in the order of docs/device.md,
+/// "Opening the device through VFIO" (steps 1-5). Owns all three; dispose closes them in reverse.
 /// </summary>
 internal sealed class VfioDevice : IDisposable
 {
@@ -136,7 +136,7 @@ internal sealed class VfioDevice : IDisposable
     /// <summary>
     /// Sets Bus Master in the command register (through the config region). vfio-pci turns memory
     /// decoding on when the device is opened, but leaves bus mastering off, and QEMU drops MSI-X
-    /// messages from a device that may not master the bus (ivshmem-protocol.md 2.5).
+    /// messages from a device that may not master the bus (docs/device.md, "Interrupts are MSI-X only").
     /// </summary>
     public void EnableBusMaster()
     {
