@@ -6,12 +6,6 @@ namespace Ivshmem;
 /// <summary>epoll(7): the one event loop of the server (no select, so no FD_SETSIZE limit).</summary>
 internal static unsafe partial class Interop
 {
-    internal const uint EPOLLIN_ = 0x001;
-    internal const uint EPOLLOUT_ = 0x004;
-    internal const uint EPOLLERR_ = 0x008;
-    internal const uint EPOLLHUP_ = 0x010;
-    internal const uint EPOLLRDHUP_ = 0x2000;
-
     internal static int EpollCreate() => CheckIo(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
 
     internal static void EpollAdd(int epfd, int fd, uint events, ulong token) => EpollControl(epfd, EPOLL_CTL_ADD, fd, events, token, "EPOLL_CTL_ADD");
@@ -47,4 +41,12 @@ internal static unsafe partial class Interop
         ev.data.u64 = token;
         CheckIo(epoll_ctl(epfd, op, fd, &ev), $"{what} of fd {fd}");
     }
+
+    // The event bits (sys/epoll.h; SystemHeaderTests proves them), named with a trailing _ so they
+    // do not clash with Tmds.LibC's own.
+    internal const uint EPOLLIN_ = 0x001;
+    internal const uint EPOLLOUT_ = 0x004;
+    internal const uint EPOLLERR_ = 0x008;
+    internal const uint EPOLLHUP_ = 0x010;
+    internal const uint EPOLLRDHUP_ = 0x2000;
 }

@@ -36,6 +36,8 @@ internal sealed class PeerLedger : IDisposable
     private const int RecordSize = 1024;
     private const int KnowledgeOffset = 512;
 
+    private const int MagicOffset = 0;
+    private const int VersionOffset = 8;
     private const int SlotsOffset = 12;
     private const int VectorsOffset = 16;
     private const int FormatIdOffset = 24;
@@ -87,14 +89,14 @@ internal sealed class PeerLedger : IDisposable
         {
             var ledger = new PeerLedger(fd, MappedMemory.MapFile((int)fd.DangerousGetHandle()), slots, vectors);
             SharedMemory m = ledger._memory;
-            m.WriteInt32(8, Version);
+            m.WriteInt32(VersionOffset, Version);
             m.WriteInt32(SlotsOffset, slots);
             m.WriteInt32(VectorsOffset, vectors);
             m.WriteInt64(FormatIdOffset, (long)region.FormatId);
             m.WriteInt64(RegionSizeOffset, region.Geometry.RegionSize);
             m.WriteInt64(NextPeerIdOffset, 0);
             m.WriteInt64(NextJoinSerialOffset, 0);
-            m.WriteInt64Release(0, (long)Magic);
+            m.WriteInt64Release(MagicOffset, (long)Magic); // last: a ledger with its magic is complete
             return ledger;
         }
         catch
@@ -119,8 +121,8 @@ internal sealed class PeerLedger : IDisposable
         try
         {
             SharedMemory m = ledger._memory;
-            Expect("magic", (ulong)m.ReadInt64Acquire(0), Magic);
-            Expect("version", (ulong)m.ReadInt32(8), Version);
+            Expect("magic", (ulong)m.ReadInt64Acquire(MagicOffset), Magic);
+            Expect("version", (ulong)m.ReadInt32(VersionOffset), Version);
             Expect("slot count", (ulong)m.ReadInt32(SlotsOffset), (ulong)slots);
             Expect("vector count", (ulong)m.ReadInt32(VectorsOffset), (ulong)vectors);
             Expect("region format id", (ulong)m.ReadInt64(FormatIdOffset), region.FormatId);

@@ -48,7 +48,7 @@ internal static class InfoCommand
     private static void Line(TextWriter o, string label, string value) => o.WriteLine($"{label + ":",-15} {value}");
 
     /// <summary>Reads the mapping in 64 KiB copies, best of three passes, and the same from private memory.</summary>
-    private static unsafe void Measure(TextWriter o, SharedMemory memory)
+    private static void Measure(TextWriter o, SharedMemory memory)
     {
         long size = Math.Min(memory.Length, 64L << 20);
         byte[] sink = new byte[64 * 1024];
@@ -57,7 +57,7 @@ internal static class InfoCommand
         double shared = Best(() =>
         {
             for (long off = 0; off < size; off += sink.Length)
-                new ReadOnlySpan<byte>(memory.Pointer + off, (int)Math.Min(sink.Length, size - off)).CopyTo(sink);
+                memory.Span(off, (int)Math.Min(sink.Length, size - off)).CopyTo(sink);
         });
         double plain = Best(() =>
         {

@@ -7,7 +7,7 @@ namespace Ivshmem;
 /// <summary>
 /// The VFIO user API (linux/vfio.h) as far as ivshmem needs it: container, group, device, regions,
 /// MSI-X. Names are the header's own, so the kernel documentation applies word for word, and
-/// <c>VfioLayoutTests</c> proves every value and offset here against the real header with a C
+/// <c>KernelHeaderTests</c> proves every value and offset here against the real header with a C
 /// compiler. The sequence: docs/device.md, "Opening the device through VFIO".
 /// </summary>
 internal static unsafe partial class Interop
