@@ -42,7 +42,9 @@ public sealed class RingChannel
     {
         PeerEntry local = region.Peers.Read(localSlot);
         PeerEntry peer = region.Peers.Read(peerSlot);
-        if (!local.IsPresent) throw new InvalidOperationException($"slot {localSlot} is not present in the peer table; join the region first");
+        // The table is shared memory: "not present" may be a peer's scribbling as well as a caller that
+        // never joined, so it is reported as the library's own error, not as misuse.
+        if (!local.IsPresent) throw new PeerGoneException($"this side's slot {localSlot} is not present in the peer table (state {local.State}): it was never joined, or the table was overwritten");
         if (!peer.IsPresent) throw new PeerGoneException($"no peer is present in slot {peerSlot}");
         string outName = Region.RingName(localSlot, peerSlot, local.Name, peer.Name);
         string inName = Region.RingName(peerSlot, localSlot, peer.Name, local.Name);

@@ -143,7 +143,7 @@ public sealed class RingStream : Stream
                     break;
                 }
                 if (type != RecordTypes.StreamData)
-                    throw new IOException($"{consumer.Name}: a record of type {type} arrived on a byte stream (expected {RecordTypes.StreamData} or {RecordTypes.StreamEnd})");
+                    throw new RingCorruptedException(consumer.Name, $"a record of type {type} arrived on a byte stream (expected {RecordTypes.StreamData} or {RecordTypes.StreamEnd})");
                 _recordOffset = 0;
                 _hasRecord = true;
             }

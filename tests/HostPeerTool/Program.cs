@@ -7,11 +7,9 @@ try
     var a = ToolArgs.Parse(args);
     return a.Command switch
     {
-        "join" => Commands.Join(a),
-        "send" => Commands.Send(a),
-        "receive" => Commands.Receive(a),
+        "join" => JoinCommand.Run(a),
         "bench" => Bench.Run(a),
-        _ => throw new ArgumentException($"unknown command '{a.Command}'; commands: join, send, receive, bench"),
+        _ => throw new ArgumentException($"unknown command '{a.Command}'; commands: join, bench"),
     };
 }
 catch (Exception e) when (e is not OutOfMemoryException)

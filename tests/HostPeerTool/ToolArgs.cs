@@ -12,7 +12,7 @@ internal sealed class ToolArgs
 
     public static ToolArgs Parse(string[] args)
     {
-        if (args.Length == 0) throw new ArgumentException("usage: ivshmem-host-peer join|send|receive SOCKET [--name N] [--to|--from PEER] [--bytes N] | bench --ivshmemd PATH");
+        if (args.Length == 0) throw new ArgumentException("usage: ivshmem-host-peer join SOCKET [--name N] [--vectors N] | bench --ivshmemd PATH");
         int i = 1;
         string? socket = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? args[i++] : null;
         var parsed = new ToolArgs { Command = args[0], Socket = socket };

@@ -15,8 +15,10 @@ internal static partial class ByteSize
     [GeneratedRegex(@"^\s*(?<number>[0-9]+)\s*(?<suffix>[A-Za-z]*)\s*$")]
     private static partial Regex SizePattern();
 
-    /// <summary>Parses <paramref name="text"/>; on failure <paramref name="error"/> says what is wrong.</summary>
-    public static bool TryParse(string text, out long bytes, out string? error)
+    /// <summary>Parses <paramref name="text"/>; on failure <paramref name="error"/> says what is wrong.
+    /// <paramref name="tooLarge"/> is what to say of a number beyond 63 bits (the configuration names
+    /// its largest region there).</summary>
+    public static bool TryParse(string text, out long bytes, out string? error, string tooLarge = "a size must fit in 63 bits of bytes")
     {
         bytes = 0;
         Match match = SizePattern().Match(text);
@@ -44,7 +46,7 @@ internal static partial class ByteSize
         if (!long.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long number)
             || number > (long.MaxValue >> shift))
         {
-            error = $"'{text}' is too large: a size must fit in 63 bits of bytes";
+            error = $"'{text}' is too large; {tooLarge}";
             return false;
         }
         bytes = number << shift;

@@ -32,9 +32,10 @@ public abstract class IvshmemEndpoint : IDisposable
     /// <summary>Sleeps until any of this peer's own vectors fires.</summary>
     public abstract IRingWaiter Interrupts { get; }
 
-    /// <summary>This peer's entry in the peer table (found by its id).</summary>
+    /// <summary>This peer's entry in the peer table (found by its id). The table is shared memory that
+    /// any peer can overwrite, so a missing entry is <see cref="PeerGoneException"/>, not misuse.</summary>
     public PeerEntry Self =>
-        Region.Peers.FindById(OwnId) ?? throw new InvalidOperationException($"peer id {OwnId} is not in the region's peer table: the daemon serving this region did not register it");
+        Region.Peers.FindById(OwnId) ?? throw new PeerGoneException($"peer id {OwnId} is not in the region's peer table: the daemon serving this region did not register it, or the table was overwritten");
 
     /// <summary>Finds a present peer by name (VM name, host peer name) or by numeric id.</summary>
     public PeerEntry FindPeer(string nameOrId)

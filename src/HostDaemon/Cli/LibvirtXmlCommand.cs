@@ -10,7 +10,12 @@ internal static class LibvirtXmlCommand
     {
         var vm = VmArgument.Create("The VM's name as listed under 'vms' in the configuration; for libvirt this is the domain name (libvirt starts QEMU with -name guest=DOMAIN).");
         var config = ConfigFileOption.Create();
-        var command = new Command("libvirt-xml", Page.Summary) { vm, config };
+        var region = new Option<string?>("--region")
+        {
+            Description = "Print only this region's element (one element per file is what 'virsh attach-device' takes).",
+            HelpName = "REGION",
+        };
+        var command = new Command("libvirt-xml", Page.Summary) { vm, config, region };
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -22,8 +27,17 @@ internal static class LibvirtXmlCommand
             IReadOnlyList<RegionOptions> regions = VmArgument.RegionsOrReport(options, vmName, error, "ivshmemd libvirt-xml");
             if (regions.Count == 0)
                 return ExitCodes.Failure;
-            foreach (var region in regions)
-                output.Write(LibvirtShmemXml.For(region));
+            if (parseResult.GetValue(region) is { } only)
+            {
+                regions = regions.Where(r => r.Name == only).ToList();
+                if (regions.Count == 0)
+                {
+                    error.WriteLine($"ivshmemd libvirt-xml: error: VM '{vmName}' is in no region '{only}'; its regions: {string.Join(", ", options.RegionsForVm(vmName).Select(r => r.Name))}");
+                    return ExitCodes.Failure;
+                }
+            }
+            foreach (var r in regions)
+                output.Write(LibvirtShmemXml.For(r));
             return ExitCodes.Ok;
         });
         return (command, Page);
@@ -32,13 +46,13 @@ internal static class LibvirtXmlCommand
     private static readonly ManPage Page = new()
     {
         Summary = "print libvirt <shmem> elements that attach a domain to its regions",
-        Synopsis = ["ivshmemd libvirt-xml VM [--config FILE]"],
+        Synopsis = ["ivshmemd libvirt-xml VM [--region REGION] [--config FILE]"],
         Description =
         [
-            "Prints, for every region whose 'vms' list names VM, a <shmem> element to paste into the <devices> of the domain's XML (virsh edit VM):",
+            "Prints, for every region whose 'vms' list names VM (or only REGION with --region), a <shmem> element to paste into the <devices> of the domain's XML (virsh edit VM):",
             "  <shmem name='REGION'>\n    <model type='ivshmem-doorbell'/>\n    <server path='SOCKET'/>\n    <msi vectors='N' ioeventfd='on'/>\n  </shmem>",
             "libvirt turns each into '-chardev socket,id=charshmemN,path=SOCKET' and '-device ivshmem-doorbell,...,chardev=charshmemN,vectors=N,ioeventfd=on': a plain client socket without reconnect, as ivshmemd needs. libvirt does not start a server; ivshmemd must be running when the domain starts. There is no <size>: the daemon decides it.",
-            "The domain's QEMU runs as libvirt's QEMU user (libvirt-qemu:kvm on Debian), which needs write access to the socket: set socket_group (e.g. kvm) and socket_mode 0660 on the region, and list the user or group under 'allow' if you restrict connections. Under AppArmor, virt-aa-helper only allows /var/lib/libvirt/shmem-NAME-sock and /dev/shm/NAME for shmem devices; either put the region's socket there (socket: /var/lib/libvirt/shmem-REGION-sock, and add that directory to the service's ReadWritePaths=) or allow the socket in /etc/apparmor.d/local/abstractions/libvirt-qemu.",
+            "The domain's QEMU runs as libvirt's QEMU user (on Debian user and group libvirt-qemu, with kvm as a supplementary group), which needs write access to the socket: set socket_group (e.g. kvm) and socket_mode 0660 on the region, and list the user or group under 'allow' if you restrict connections. Under AppArmor, libvirt's virt-aa-helper adds the <server path> of each <shmem> to the domain's profile (read-write), so the socket may live anywhere the daemon can create it; 'ivshmemd doctor' checks the rest of the path.",
             "libvirt refuses to migrate a domain with a <shmem> device that is not role='master'; peers of a shared region cannot be migrated while attached.",
         ],
         ExitStatus =
@@ -51,8 +65,8 @@ internal static class LibvirtXmlCommand
         Examples =
         [
             new("ivshmemd libvirt-xml web", "Print the elements for domain 'web'."),
-            new("ivshmemd libvirt-xml web > shmem.xml &&\n  virsh attach-device web shmem.xml --config",
-                "Add a single region's device to the persistent definition (attach-device takes one element per file)."),
+            new("ivshmemd libvirt-xml web --region web-db > shmem.xml &&\n  virsh attach-device web shmem.xml --config --live",
+                "Add region web-db's device to the persistent definition and to the running domain (attach-device takes one element per file, so name the region when the domain is in several)."),
         ],
         SeeAlso = ["ivshmemd qemu-args --help", "virsh(1)", "https://libvirt.org/formatdomain.html#shared-memory-device"],
     };

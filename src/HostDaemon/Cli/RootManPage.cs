@@ -21,7 +21,7 @@ internal static class RootManPage
         Description =
         [
             "ivshmemd is an ivshmem server. For every region named in its configuration it creates one shared memory region and listens on a UNIX socket; each QEMU with an ivshmem-doorbell device on that socket, and each admitted host process, receives the memory and one eventfd per doorbell vector for every other peer. It speaks the protocol of QEMU's contrib/ivshmem-server, so unmodified QEMU and libvirt connect to it.",
-            "Once a peer holds its memory and eventfds, data moves between peers without the daemon: restarting ivshmemd does not interrupt a transfer. QEMU cannot reconnect to a restarted server, though: a VM that was running keeps its region and doorbells but learns of no new peers until it is restarted.",
+            "Once a peer holds its memory and eventfds, data moves between peers without the daemon: restarting ivshmemd does not interrupt a transfer. Under systemd the connections themselves wait in the file descriptor store and are resumed by the restarted daemon, so VMs also learn of peers that join later. Without the store QEMU cannot reconnect: a VM that was running keeps its region and doorbells but learns of no new peers until it is restarted.",
             "The configuration (YAML) says which VMs pair on which region. VMs are identified by their QEMU -name, read from /proc of the process that connects. Normally systemd runs 'ivshmemd run' as ivshmemd.service; the other commands help to check the configuration and to wire VMs to it.",
         ],
         ExitStatus =

@@ -18,7 +18,14 @@ internal static class SocketPaths
     public static void Prepare(string path, string what, ILogger log)
     {
         uint type = Interop.PathType(path);
-        if (type == 0) return;
+        if (type == 0)
+        {
+            // bind(2) would only say ENOENT; say which directory is missing and who makes it.
+            string? directory = Path.GetDirectoryName(path);
+            if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+                throw new IOException($"{path}: directory {directory} does not exist; create it (ivshmemd creates only runtime_directory) or choose another socket path");
+            return;
+        }
         if (type != Interop.S_IFSOCK_)
             throw new IOException($"{path} exists and is not a socket; remove it or choose another socket path");
         int errno = Interop.ConnectProbe(path);

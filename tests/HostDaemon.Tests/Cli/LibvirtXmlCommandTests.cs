@@ -88,6 +88,32 @@ public sealed class LibvirtXmlCommandTests
     }
 
     [Fact]
+    public async Task RegionOptionPrintsOnlyThatRegionsElementForAttachDevice()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "web", "--region", "web-cache", "--config", path);
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        XElement shmem = XElement.Parse(result.Output); // one element: what 'virsh attach-device' takes
+        Assert.Equal("web-cache", shmem.Attribute("name")?.Value);
+    }
+
+    [Fact]
+    public async Task RegionOptionNamingAnotherVmsRegionExitsOneAndListsTheVmsRegions()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "db", "--region", "web-cache", "--config", path);
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Equal("", result.Output);
+        Assert.Equal("ivshmemd libvirt-xml: error: VM 'db' is in no region 'web-cache'; its regions: web-db", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public async Task MissingVmIsAUsageError()
     {
         CliResult result = await CliRunner.RunAsync("libvirt-xml");

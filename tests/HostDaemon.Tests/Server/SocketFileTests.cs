@@ -1,3 +1,4 @@
+using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Server;
 using Ivshmem.Daemon.Tests.Infrastructure;
 
@@ -48,6 +49,24 @@ public sealed class SocketFileTests
         Assert.Contains("is not a socket", error.Message);
         Assert.Equal("precious", File.ReadAllText(dir.File("b.sock")));
         Assert.False(File.Exists(dir.File("a.sock"))); // all or nothing: region a was closed again
+        server.Dispose();
+    }
+
+    [Fact]
+    public void SocketInADirectoryThatDoesNotExistStopsTheStartNamingTheDirectory()
+    {
+        using var dir = new TestDirectory();
+        string missing = dir.File("no-such-dir");
+        RegionOptions region = TestConfig.Region("a") with { SocketPath = Path.Combine(missing, "a.sock") };
+        var server = new IvshmemServer(TestConfig.Daemon(dir, region), new CapturingLogger());
+
+        var error = Assert.Throws<IOException>(server.Start);
+
+        // Not bind's bare "No such file or directory": which directory, and that the daemon does not make it.
+        Assert.Contains("region 'a'", error.Message);
+        Assert.Contains($"directory {missing} does not exist", error.Message);
+        Assert.Contains("creates only runtime_directory", error.Message);
+        Assert.False(Directory.Exists(missing));
         server.Dispose();
     }
 

@@ -81,7 +81,7 @@ internal sealed class NodeReader(ConfigErrorSink errors)
         string? text = Text(node, key);
         if (text is null)
             return null;
-        if (!ByteSize.TryParse(text, out long bytes, out string? error))
+        if (!ByteSize.TryParse(text, out long bytes, out string? error, $"the largest region is {ByteSize.Format(ConfigLimits.MaxRegionSize)}"))
         {
             Errors.Add(node.Start, $"'{key}' value {error}");
             return null;
