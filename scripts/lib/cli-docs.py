@@ -16,6 +16,7 @@ themselves print, so that they cannot drift from the parser:
 The --help text is the layout of src/Common/Cli/ManPageWriter.cs: section titles flush left, text
 indented 7 columns, tagged paragraphs 14, wrapped at 80 columns.
 """
+import os
 import re
 import subprocess
 import sys
@@ -24,8 +25,11 @@ INDENT = 7
 
 
 def run_help(binary, *command):
-    out = subprocess.run([binary, *command, "--help"], check=True, capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    # A clean environment (the text must not depend on it), but a framework-dependent build (tests)
+    # still finds its runtime.
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("DOTNET_ROOT")})
+    out = subprocess.run([binary, *command, "--help"], check=True, capture_output=True, text=True, env=env)
     return out.stdout
 
 
