@@ -4,7 +4,8 @@ using Ivshmem.Daemon.Tests.Configuration;
 
 namespace Ivshmem.Daemon.Tests.Packaging;
 
-/// <summary>packaging/systemd/ivshmemd.sysusers creates the group the example gives the control socket.</summary>
+/// <summary>packaging/systemd/ivshmemd.sysusers creates the group the example gives the control socket, user
+/// ivshmem (the package's purge removes both), and the example's socket_group where it is missing.</summary>
 public sealed class SysusersTests
 {
     private const string SystemdSysusers = "/usr/bin/systemd-sysusers";
@@ -24,6 +25,10 @@ public sealed class SysusersTests
 
         Assert.Equal(0, result.ExitCode);
         Assert.Contains($"Creating group '{controlGroup}'", result.Output + result.Error);
+        Assert.Contains("Creating user 'ivshmem'", result.Output + result.Error);
+        string socketGroup = ConfigLoader.Load(RepositoryLayout.ExampleConfig, "/run/ivshmemd").Options?.Regions[0].SocketGroup
+            ?? throw new InvalidOperationException("the example's first region sets no socket_group");
+        Assert.Contains($"Creating group '{socketGroup}'", result.Output + result.Error);
         Assert.DoesNotContain("Unknown", result.Output + result.Error);
         Assert.False(File.Exists(Path.Combine(root.Path, "etc", "group")), "a dry run must not write");
     }

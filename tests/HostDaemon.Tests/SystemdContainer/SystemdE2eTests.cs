@@ -6,16 +6,19 @@ using Xunit.Abstractions;
 namespace Ivshmem.Daemon.Tests.SystemdContainer;
 
 /// <summary>
-/// The real thing: <c>scripts/systemd-e2e</c> publishes ivshmemd, installs it with the packaged unit,
-/// sysusers file and example config into a Debian bookworm root (debootstrap, cached in .cache/) booted
-/// with systemd-nspawn, and checks start, StatusText, sockets, <c>ivshmemd status</c>, reload (a new
-/// region, then a malformed file), the watchdog, restart, stop and start again. See docs/systemd.md.
-/// Cold (no cache) about 3 minutes, warm well under one.
+/// The real thing: <c>scripts/systemd-e2e</c> builds the Debian package (<c>scripts/package</c>: NativeAOT,
+/// lintian; once per commit, cached in .cache/package), installs it with <c>dpkg -i</c> into a Debian
+/// bookworm root without .NET (debootstrap, cached in .cache/) booted with systemd-nspawn, and checks
+/// install-to-READY with the shipped configuration, start, StatusText, sockets, <c>ivshmemd status</c>,
+/// reload (a new region, then a malformed file), a real QEMU connecting, the watchdog, restart, stop,
+/// start again, and that <c>dpkg --purge</c> leaves nothing behind. See docs/systemd.md.
+/// Cold (no cache) about 8 minutes on 2 cores, most of it the two NativeAOT publishes; warm about one.
 /// </summary>
 [Trait("Category", "SystemdContainer")]
 public sealed class SystemdE2eTests(ITestOutputHelper output)
 {
-    // Cold on a 2-core CI machine: ~20 s packages, ~2.5 min debootstrap, ~40 s publish, ~30 s checks;
+    // Cold on a 2-core CI machine: ~30 s packages, ~2.5 min debootstrap, ~4 min NativeAOT publish of
+    // two programs, ~40 s checks;
     // a loaded machine takes several times that, and the script may first wait (up to 15 min) for
     // another run to release the cache lock. The limit only catches a hang: the script bounds each
     // of its own waits and says which one failed.
