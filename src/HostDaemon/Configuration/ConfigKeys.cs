@@ -7,8 +7,14 @@ internal static class ConfigKeys
     public const string ControlSocket = "control_socket";
     public const string ControlGroup = "control_group";
     public const string Regions = "regions";
+    public const string Metrics = "metrics";
 
-    public static readonly string[] TopLevel = [RuntimeDirectory, ControlSocket, ControlGroup, Regions];
+    public static readonly string[] TopLevel = [RuntimeDirectory, ControlSocket, ControlGroup, Metrics, Regions];
+
+    public const string MetricsTextfile = "textfile";
+    public const string MetricsInterval = "interval";
+
+    public static readonly string[] MetricsSection = [MetricsTextfile, MetricsInterval];
 
     public const string Name = "name";
     public const string Size = "size";

@@ -16,6 +16,9 @@ public sealed record DaemonOptions
     /// <summary>Group that may read status through the control socket; null = only the daemon's user.</summary>
     public string? ControlSocketGroup { get; init; }
 
+    /// <summary>Prometheus metrics written to a file for node_exporter's textfile collector; null = none.</summary>
+    public MetricsOptions? Metrics { get; init; }
+
     /// <summary>The regions, in file order; names and socket paths are unique.</summary>
     public required IReadOnlyList<RegionOptions> Regions { get; init; }
 

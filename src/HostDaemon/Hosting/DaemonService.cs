@@ -27,6 +27,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private IvshmemServer? _server;
     private ControlServer? _control;
+    private MetricsTextfile? _metrics;
     private PosixSignalRegistration? _sighup;
     private Task _reloading = Task.CompletedTask;
 
@@ -48,6 +49,11 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
         _server.Start();
         _control = new ControlServer(_options.ControlSocketPath, _options.ControlSocketGroup, BuildReport, _log);
         _control.Start();
+        if (_options.Metrics is { } metrics)
+        {
+            _metrics = new MetricsTextfile(metrics, () => (Server.Status, Server.Rings), _log);
+            _metrics.Start();
+        }
         // Without a handler SIGHUP would kill the process, and systemd would call that reload a success.
         // Inherited as ignored (nohup), it would never reach the handler: take it back first.
         if (Interop.UnignoreSignal(Interop.SIGHUP_)) _log.SighupWasIgnored();
@@ -65,6 +71,8 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
         _sighup?.Dispose();
         _sighup = null;
         await _reloading.ConfigureAwait(false);
+        if (_metrics is not null) await _metrics.DisposeAsync().ConfigureAwait(false);
+        _metrics = null;
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         _control = null;
         if (_server is not null) await _server.StopAsync(StopFlushTimeout).ConfigureAwait(false);
@@ -72,6 +80,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_metrics is not null) await _metrics.DisposeAsync().ConfigureAwait(false);
         if (_control is not null) await _control.DisposeAsync().ConfigureAwait(false);
         _server?.Dispose();
         _notifier.Dispose();
@@ -126,7 +135,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
     private void PublishStatus(ServerStatus status) =>
         _notifier.Notify(new ServiceState("STATUS=" + StatusText.Build(status, _state.LastReload)));
 
-    private StatusReport BuildReport() => StatusReport.From(Server.Status, _state);
+    private StatusReport BuildReport() => StatusReport.From(Server.Status, _state, Server.Rings);
 
     private static string Summarize(ReloadOutcome o)
     {

@@ -164,4 +164,13 @@ internal static partial class DaemonLog
 
     [LoggerMessage(6001, LogLevel.Warning, "Control socket: a request failed: {Reason}")]
     public static partial void ControlRequestFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(6002, LogLevel.Information, "Metrics: writing {Path} every {Seconds} s")]
+    public static partial void MetricsTextfileStarted(this ILogger logger, string path, int seconds);
+
+    [LoggerMessage(6003, LogLevel.Warning, "Metrics: cannot write {Path}: {Reason}")]
+    public static partial void MetricsTextfileFailed(this ILogger logger, string path, string reason);
+
+    [LoggerMessage(6004, LogLevel.Information, "Metrics: {Path} is written again")]
+    public static partial void MetricsTextfileRecovered(this ILogger logger, string path);
 }

@@ -30,4 +30,11 @@ public sealed partial class IvshmemServer
         _regions[region].Ledger.NextPeerId = next;
         return true;
     });
+
+    /// <summary>For testing: samples the rings now (as the once-a-second timer does) and returns the result.</summary>
+    internal Task<RingSnapshot> SampleRingsNowAsync() => OnLoop(() =>
+    {
+        _sampler.Sample(_regions.All);
+        return _sampler.Latest;
+    });
 }

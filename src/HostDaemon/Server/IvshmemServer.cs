@@ -19,6 +19,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly RegionSet _regions;
     private readonly RegionReconciler _reconciler;
     private readonly RestoredFds _restored;
+    private readonly RingSampler _sampler = new(RingSampler.DefaultInterval);
     private Thread? _thread;
     private volatile bool _running;
     private ServerStatus _status = ServerStatus.Empty;
@@ -41,6 +42,10 @@ public sealed partial class IvshmemServer : IDisposable
     public DaemonOptions Options { get; private set; }
 
     public ServerStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>The rings' positions as last sampled (every second, on the loop thread): what status
+    /// and the metrics show of the data plane.</summary>
+    public RingSnapshot Rings => _sampler.Latest;
 
     /// <summary>Raised on the loop thread after every change; handlers must be quick.</summary>
     public event Action<ServerStatus>? StatusChanged;
@@ -77,6 +82,7 @@ public sealed partial class IvshmemServer : IDisposable
             _fdStore?.Remove(name);
         }
         PublishStatus();
+        SampleRings(); // before the thread starts: the loop is not running yet, Schedule is safe here
         _running = true;
         _thread = new Thread(RunLoop) { Name = "ivshmemd event loop", IsBackground = true };
         _thread.Start();
@@ -171,8 +177,8 @@ public sealed partial class IvshmemServer : IDisposable
     private ReloadOutcome Apply(DaemonOptions options)
     {
         ReloadOutcome outcome = _reconciler.Apply(Options, options);
-        // runtime_directory and control_socket change only with a restart (the reconciler said so).
-        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, ControlSocketPath = Options.ControlSocketPath };
+        // runtime_directory, control_socket and metrics change only with a restart (the reconciler said so).
+        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, ControlSocketPath = Options.ControlSocketPath, Metrics = Options.Metrics };
         PublishStatus();
         return outcome;
     }
@@ -191,6 +197,14 @@ public sealed partial class IvshmemServer : IDisposable
         _running = false;
         _log.ServerStopped();
         done.SetResult();
+    }
+
+    /// <summary>Samples the rings and schedules the next sampling; loop thread (or before it runs).</summary>
+    private void SampleRings()
+    {
+        if (Volatile.Read(ref _stopped) != 0) return;
+        _sampler.Sample(_regions.All);
+        _loop.Schedule(_sampler.Interval, SampleRings);
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop thread; fails when the loop is not running.</summary>

@@ -26,6 +26,8 @@ internal sealed class RegionReconciler(RegionSet regions, ILogger log)
         var failed = new List<string>();
         if (next.ControlSocketPath != current.ControlSocketPath || next.RuntimeDirectory != current.RuntimeDirectory)
             log.ReloadNeedsRestart("runtime_directory and control_socket");
+        if (next.Metrics != current.Metrics)
+            log.ReloadNeedsRestart("metrics");
 
         var wanted = next.Regions.ToDictionary(r => r.Name, StringComparer.Ordinal);
         foreach (ServedRegion region in regions.All.ToList())

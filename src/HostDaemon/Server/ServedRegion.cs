@@ -45,6 +45,9 @@ internal sealed partial class ServedRegion
     public int Vectors => Options.Vectors;
     public int PeerCount => _peers.Count;
 
+    /// <summary>The name of the peer in <paramref name="slot"/> now, or null when the slot is free.</summary>
+    public string? PeerNameInSlot(int slot) => _slots[slot]?.Name;
+
     /// <summary>Removed from the configuration: no new peers; closes when the last one leaves.</summary>
     public bool Retiring { get; private set; }
 

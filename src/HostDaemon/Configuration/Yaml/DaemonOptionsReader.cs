@@ -38,6 +38,10 @@ internal static class DaemonOptionsReader
             ? read.AccountName(groupEntry.Value, ConfigKeys.ControlGroup)
             : null;
 
+        MetricsOptions? metrics = map.Find(ConfigKeys.Metrics) is { } metricsEntry
+            ? MetricsReader.Read(metricsEntry.Value, read)
+            : null;
+
         var regions = new List<RegionOptions>();
         bool regionsValid = true;
         if (map.Find(ConfigKeys.Regions) is not { } regionsEntry)
@@ -74,6 +78,7 @@ internal static class DaemonOptionsReader
             RuntimeDirectory = runtimeDirectory,
             ControlSocketPath = controlSocket,
             ControlSocketGroup = controlGroup,
+            Metrics = metrics,
             Regions = regions,
             SourcePath = sourcePath,
         };
