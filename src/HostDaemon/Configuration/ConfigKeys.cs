@@ -4,11 +4,12 @@ namespace Ivshmem.Daemon.Configuration;
 internal static class ConfigKeys
 {
     public const string RuntimeDirectory = "runtime_directory";
+    public const string StateDirectory = "state_directory";
     public const string ControlSocket = "control_socket";
     public const string ControlGroup = "control_group";
     public const string Regions = "regions";
 
-    public static readonly string[] TopLevel = [RuntimeDirectory, ControlSocket, ControlGroup, Regions];
+    public static readonly string[] TopLevel = [RuntimeDirectory, StateDirectory, ControlSocket, ControlGroup, Regions];
 
     public const string Name = "name";
     public const string Size = "size";
