@@ -171,15 +171,19 @@ public sealed class PeerTable
     /// keeps in its own (private) state: the daemon keeps each slot's epoch in its ledger, so that it
     /// survives a restart without ever being read back from the region.
     /// </summary>
-    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name, uint epoch)
+    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name, uint epoch) => Join(slot, peerId, kind, name, epoch, DateTimeOffset.UtcNow);
+
+    /// <summary>As <see cref="Join(int, int, PeerKind, string, uint)"/>, with the time it joined as the
+    /// writer recorded it.</summary>
+    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name, uint epoch, DateTimeOffset since)
     {
         if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
         if (epoch == 0) throw new ArgumentOutOfRangeException(nameof(epoch), "epoch 0 means \"never taken\"; the first epoch is 1");
         byte[] nameBytes = EncodeName(name);
-        long since = WriteEntry(slot, PeerState.Present, epoch, peerId, kind, nameBytes);
+        long ms = WriteEntry(slot, PeerState.Present, epoch, peerId, kind, nameBytes, since.ToUnixTimeMilliseconds());
         // Built from what was written, not read back: a peer scribbling concurrently must not be
         // able to make the writer fail.
-        return new PeerEntry(slot, PeerState.Present, epoch, peerId, kind, name, DateTimeOffset.FromUnixTimeMilliseconds(since));
+        return new PeerEntry(slot, PeerState.Present, epoch, peerId, kind, name, DateTimeOffset.FromUnixTimeMilliseconds(ms));
     }
 
     /// <summary>
@@ -187,13 +191,14 @@ public sealed class PeerTable
     /// ledger), whatever shared memory holds now: on resume after a restart, and when a peer leaves.
     /// A free slot is written as all zeros but for its epoch.
     /// </summary>
-    public void Rewrite(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, string name)
+    public void Rewrite(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, string name, DateTimeOffset since)
     {
-        if (state == PeerState.Free) WriteEntry(slot, PeerState.Free, epoch, 0, PeerKind.Unknown, []);
+        long ms = since.ToUnixTimeMilliseconds();
+        if (state == PeerState.Free) WriteEntry(slot, PeerState.Free, epoch, 0, PeerKind.Unknown, [], 0);
         else
         {
             if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
-            WriteEntry(slot, state, epoch, peerId, kind, EncodeName(name));
+            WriteEntry(slot, state, epoch, peerId, kind, EncodeName(name), ms);
         }
     }
 
@@ -203,18 +208,18 @@ public sealed class PeerTable
     {
         long e = _geometry.PeerEntryIndex(slot);
         uint epoch = _writtenEpochs[slot];
-        Write(e, () =>
+        Write(e, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), () =>
         {
             _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone);
             if (epoch != 0) _memory.WriteInt32(e + EpochOffset, (int)epoch);
         });
     }
 
-    private long WriteEntry(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, byte[] nameBytes)
+    private long WriteEntry(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, byte[] nameBytes, long sinceMs)
     {
         long e = _geometry.PeerEntryIndex(slot);
         _writtenEpochs[slot] = epoch;
-        return Write(e, () =>
+        return Write(e, sinceMs, () =>
         {
             _memory.WriteInt32(e + StateOffset, (int)state);
             _memory.WriteInt32(e + EpochOffset, (int)epoch);
@@ -234,14 +239,13 @@ public sealed class PeerTable
     }
 
     /// <summary>Updates an entry under the seqlock; returns the time stamp written.</summary>
-    private long Write(long entryIndex, Action update)
+    private long Write(long entryIndex, long since, Action update)
     {
         int seq = _memory.ReadInt32(entryIndex + SequenceOffset);
         if ((seq & 1) != 0) seq++; // a previous writer died mid-update, or someone scribbled: re-open
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 1);
         SharedMemory.StoreFence(); // the odd sequence is visible before any field changes
         update();
-        long since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _memory.WriteInt64(entryIndex + SinceOffset, since);
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 2);
         long generation = _memory.ReadInt64(RegionLayout.PeerTableGenerationOffset);

@@ -211,7 +211,14 @@ internal sealed class PeerLedger : IDisposable
         _memory.WriteInt32Release(r + FlagsOffset, FlagPresent);
     }
 
-    public void Release(int slot) => _memory.WriteInt32Release(Record(slot) + FlagsOffset, 0);
+    /// <summary>The peer in <paramref name="slot"/> has gone: no longer present; since becomes the
+    /// time it left (what the peer table shows for a gone slot). Id, name and epoch stay.</summary>
+    public void Release(int slot, DateTimeOffset when)
+    {
+        long r = Record(slot);
+        _memory.WriteInt32Release(r + FlagsOffset, 0);
+        _memory.WriteInt64(r + SinceOffset, when.ToUnixTimeMilliseconds());
+    }
 
     public bool IsPresent(int slot) => IsPresent(slot, _memory);
 

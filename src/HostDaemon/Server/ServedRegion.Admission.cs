@@ -110,7 +110,7 @@ internal sealed partial class ServedRegion
         // The epoch comes from the ledger's own count for the slot, never from the region.
         uint epoch = Ledger.NextEpoch(slot);
         Ledger.Admit(slot, id, credentials.Pid, credentials.Uid, decision.Kind, decision.Name, Ledger.TakeJoinSerial(), peer.Since, epoch);
-        Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name, epoch);
+        Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name, epoch, peer.Since);
         _slots[slot] = peer;
         _peers.Add(peer);
         _log.PeerJoined(Name, id, slot, decision.Name, KindName(decision.Kind), credentials.Pid, user);

@@ -38,7 +38,7 @@ internal sealed partial class ServedRegion
             {
                 Interop.Close(socket);
                 foreach (int fd in eventFds) Interop.Close(fd);
-                Ledger.Release(slot);
+                Ledger.Release(slot, DateTimeOffset.UtcNow);
                 _context.FdStore?.Remove(FdNames.PeerSocket(Name, id));
                 for (int v = 0; v < Vectors; v++) _context.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
                 _log.PeerLeft(Name, id, slot, name, "it left while the daemon was not running (its connection did not come back from the fd store)");
@@ -81,9 +81,9 @@ internal sealed partial class ServedRegion
         for (int s = 0; s < Options.MaxPeers; s++)
         {
             uint epoch = Ledger.Epoch(s);
-            if (_slots[s] is { } peer) table.Rewrite(s, PeerState.Present, epoch, peer.Id, peer.Kind, peer.Name);
-            else if (epoch != 0) table.Rewrite(s, PeerState.Gone, epoch, Math.Clamp(Ledger.PeerId(s), 0, 0xFFFF), Ledger.Kind(s) is PeerKind.VirtualMachine or PeerKind.HostProcess ? Ledger.Kind(s) : PeerKind.Unknown, Ledger.Name(s));
-            else table.Rewrite(s, PeerState.Free, 0, 0, PeerKind.Unknown, "");
+            if (_slots[s] is { } peer) table.Rewrite(s, PeerState.Present, epoch, peer.Id, peer.Kind, peer.Name, peer.Since);
+            else if (epoch != 0) table.Rewrite(s, PeerState.Gone, epoch, Math.Clamp(Ledger.PeerId(s), 0, 0xFFFF), Ledger.Kind(s) is PeerKind.VirtualMachine or PeerKind.HostProcess ? Ledger.Kind(s) : PeerKind.Unknown, Ledger.Name(s), Ledger.Since(s));
+            else table.Rewrite(s, PeerState.Free, 0, 0, PeerKind.Unknown, "", DateTimeOffset.UnixEpoch);
         }
     }
 

@@ -67,7 +67,9 @@ internal sealed partial class ServedRegion
         // process (saved in the state directory): ids are never handed out twice in a region. Resumed
         // from the fd store, the ledger knows exactly where the ids stand.
         long saved = context.PeerIdStore.Load(options.Name, out string? problem);
-        if (!memory.Restored) ledger.NextPeerId = Math.Max(ledger.NextPeerId, Math.Max(context.PeerIds.NextPeerIdOf(options.Name), saved));
+        // (Re-created in this run, the history is exact; the file may be up to a block ahead.)
+        if (!memory.Restored)
+            ledger.NextPeerId = Math.Max(ledger.NextPeerId, context.PeerIds.Knows(options.Name) ? context.PeerIds.NextPeerIdOf(options.Name) : saved);
         if (problem is not null) context.Logger.PeerIdFileUnusable(options.Name, context.PeerIdStore.PathOf(options.Name), problem, ledger.NextPeerId);
         ServedRegion region;
         try
