@@ -154,51 +154,98 @@ public sealed class PeerTable
     }
 
     /// <summary>
-    /// Puts a new peer into <paramref name="slot"/> with the next epoch. Only the region's owner (the
-    /// daemon, or a test that formatted the region itself) calls this, and only from one thread.
+    /// Puts a new peer into <paramref name="slot"/> with the next epoch of this writer's own count.
+    /// Only the region's owner (the daemon, or a test that formatted the region itself) calls this,
+    /// and only from one thread. The epoch in shared memory is never read back: a peer that wrote
+    /// 0xFFFFFFFF there must not make the next epoch wrap to one a channel is still bound to.
     /// </summary>
     public PeerEntry Join(int slot, int peerId, PeerKind kind, string name)
     {
-        if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
-        byte[] nameBytes = EncodeName(name);
-        long e = _geometry.PeerEntryIndex(slot);
-        // After a daemon restart this writer has no record yet: continue from the larger of its own
-        // and the shared value, so channels bound to an old epoch never match the newcomer.
-        uint epoch = Math.Max(_writtenEpochs[slot], (uint)_memory.ReadInt32(e + EpochOffset)) + 1;
+        uint epoch = _writtenEpochs[CheckSlot(slot)] + 1;
         if (epoch == 0) epoch = 1;
-        _writtenEpochs[slot] = epoch;
-        long since = Write(e, () =>
+        return Join(slot, peerId, kind, name, epoch);
+    }
+
+    /// <summary>
+    /// Puts a new peer into <paramref name="slot"/> with <paramref name="epoch"/>, which the writer
+    /// keeps in its own (private) state: the daemon keeps each slot's epoch in its ledger, so that it
+    /// survives a restart without ever being read back from the region.
+    /// </summary>
+    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name, uint epoch) => Join(slot, peerId, kind, name, epoch, DateTimeOffset.UtcNow);
+
+    /// <summary>As <see cref="Join(int, int, PeerKind, string, uint)"/>, with the time it joined as the
+    /// writer recorded it.</summary>
+    public PeerEntry Join(int slot, int peerId, PeerKind kind, string name, uint epoch, DateTimeOffset since)
+    {
+        if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
+        if (epoch == 0) throw new ArgumentOutOfRangeException(nameof(epoch), "epoch 0 means \"never taken\"; the first epoch is 1");
+        byte[] nameBytes = EncodeName(name);
+        long ms = WriteEntry(slot, PeerState.Present, epoch, peerId, kind, nameBytes, since.ToUnixTimeMilliseconds());
+        // Built from what was written, not read back: a peer scribbling concurrently must not be
+        // able to make the writer fail.
+        return new PeerEntry(slot, PeerState.Present, epoch, peerId, kind, name, DateTimeOffset.FromUnixTimeMilliseconds(ms));
+    }
+
+    /// <summary>
+    /// Rewrites the whole entry of <paramref name="slot"/> from the writer's own state (the daemon's
+    /// ledger), whatever shared memory holds now: on resume after a restart, and when a peer leaves.
+    /// A free slot is written as all zeros but for its epoch.
+    /// </summary>
+    public void Rewrite(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, string name, DateTimeOffset since)
+    {
+        long ms = since.ToUnixTimeMilliseconds();
+        if (state == PeerState.Free) WriteEntry(slot, PeerState.Free, epoch, 0, PeerKind.Unknown, [], 0);
+        else
         {
-            _memory.WriteInt32(e + StateOffset, (int)PeerState.Present);
+            if ((uint)peerId > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(peerId), $"peer id {peerId} is outside 0..65535");
+            WriteEntry(slot, state, epoch, peerId, kind, EncodeName(name), ms);
+        }
+    }
+
+    /// <summary>Marks the peer in <paramref name="slot"/> as gone; its epoch stays (the writer's own
+    /// record of it where it has one), so channels bound to it fail with <see cref="PeerGoneException"/>.</summary>
+    public void Leave(int slot)
+    {
+        long e = _geometry.PeerEntryIndex(slot);
+        uint epoch = _writtenEpochs[slot];
+        Write(e, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), () =>
+        {
+            _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone);
+            if (epoch != 0) _memory.WriteInt32(e + EpochOffset, (int)epoch);
+        });
+    }
+
+    private long WriteEntry(int slot, PeerState state, uint epoch, int peerId, PeerKind kind, byte[] nameBytes, long sinceMs)
+    {
+        long e = _geometry.PeerEntryIndex(slot);
+        _writtenEpochs[slot] = epoch;
+        return Write(e, sinceMs, () =>
+        {
+            _memory.WriteInt32(e + StateOffset, (int)state);
             _memory.WriteInt32(e + EpochOffset, (int)epoch);
             _memory.WriteInt32(e + PeerIdOffset, peerId);
             _memory.WriteInt32(e + KindOffset, (int)kind);
             _memory.WriteInt32(e + NameLengthOffset, nameBytes.Length);
             _memory.Span(e + NameOffset, MaxNameBytes).Clear();
             nameBytes.CopyTo(_memory.Span(e + NameOffset, MaxNameBytes));
+            _memory.Span(e + NameOffset + MaxNameBytes, RegionLayout.PeerEntrySize - NameOffset - MaxNameBytes).Clear();
         });
-        // Built from what was written, not read back: a peer scribbling concurrently must not be
-        // able to make the writer fail.
-        return new PeerEntry(slot, PeerState.Present, epoch, peerId, kind, name, DateTimeOffset.FromUnixTimeMilliseconds(since));
     }
 
-    /// <summary>Marks the peer in <paramref name="slot"/> as gone; its epoch stays, so channels bound
-    /// to it fail with <see cref="PeerGoneException"/>.</summary>
-    public void Leave(int slot)
+    private int CheckSlot(int slot)
     {
-        long e = _geometry.PeerEntryIndex(slot);
-        Write(e, () => _memory.WriteInt32(e + StateOffset, (int)PeerState.Gone));
+        _geometry.PeerEntryIndex(slot); // throws for a slot that does not exist
+        return slot;
     }
 
     /// <summary>Updates an entry under the seqlock; returns the time stamp written.</summary>
-    private long Write(long entryIndex, Action update)
+    private long Write(long entryIndex, long since, Action update)
     {
         int seq = _memory.ReadInt32(entryIndex + SequenceOffset);
         if ((seq & 1) != 0) seq++; // a previous writer died mid-update, or someone scribbled: re-open
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 1);
         SharedMemory.StoreFence(); // the odd sequence is visible before any field changes
         update();
-        long since = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         _memory.WriteInt64(entryIndex + SinceOffset, since);
         _memory.WriteInt32Release(entryIndex + SequenceOffset, seq + 2);
         long generation = _memory.ReadInt64(RegionLayout.PeerTableGenerationOffset);

@@ -39,6 +39,30 @@ public sealed class Region
         ulong formatId = 0;
         while (formatId == 0) formatId = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
 
+        WriteHeader(memory, g, formatId);
+        return new Region(memory, g, formatId);
+    }
+
+    /// <summary>
+    /// Takes a region this side formatted earlier back from what it kept privately (the slot count and
+    /// the format id; the size is the mapping's): the header is rewritten from those, whatever peers
+    /// wrote into it since, and nothing in it is read. The daemon does this on resume after a restart,
+    /// so a guest that scribbled on the header cannot make the region be thrown away. The peer table
+    /// and the rings are left as they are (the caller rewrites the table from its own state).
+    /// </summary>
+    public static Region Resume(SharedMemory memory, int slots, ulong formatId)
+    {
+        if (formatId == 0) throw new ArgumentOutOfRangeException(nameof(formatId), "format id 0 is never chosen");
+        RegionGeometry g = RegionLayout.Compute(memory.Length, slots);
+        WriteHeader(memory, g, formatId);
+        return new Region(memory, g, formatId);
+    }
+
+    /// <summary>Every header field, the reserved bytes cleared, the magic last with release. The peer
+    /// table generation is kept (readers only compare it).</summary>
+    private static void WriteHeader(SharedMemory memory, RegionGeometry g, ulong formatId)
+    {
+        memory.Clear(RegionLayout.PeerTableGenerationOffset + 8, RegionLayout.PeerTableOffset - RegionLayout.PeerTableGenerationOffset - 8);
         memory.WriteInt32(RegionLayout.VersionOffset, RegionLayout.Version);
         memory.WriteInt32(RegionLayout.SlotCountOffset, g.Slots);
         memory.WriteInt64(RegionLayout.RegionSizeOffset, g.RegionSize);
@@ -48,7 +72,6 @@ public sealed class Region
         memory.WriteInt64(RegionLayout.RingStrideOffset, g.RingStride);
         memory.WriteInt64(RegionLayout.FormatIdOffset, (long)formatId);
         memory.WriteInt64Release(RegionLayout.MagicOffset, (long)RegionLayout.Magic);
-        return new Region(memory, g, formatId);
     }
 
     /// <summary>

@@ -4,12 +4,13 @@ namespace Ivshmem.Daemon.Configuration;
 internal static class ConfigKeys
 {
     public const string RuntimeDirectory = "runtime_directory";
+    public const string StateDirectory = "state_directory";
     public const string ControlSocket = "control_socket";
     public const string ControlGroup = "control_group";
     public const string Regions = "regions";
     public const string Metrics = "metrics";
 
-    public static readonly string[] TopLevel = [RuntimeDirectory, ControlSocket, ControlGroup, Metrics, Regions];
+    public static readonly string[] TopLevel = [RuntimeDirectory, StateDirectory, ControlSocket, ControlGroup, Metrics, Regions];
 
     public const string MetricsTextfile = "textfile";
     public const string MetricsInterval = "interval";

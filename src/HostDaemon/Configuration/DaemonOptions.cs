@@ -10,6 +10,14 @@ public sealed record DaemonOptions
     /// <summary>Directory for sockets (systemd's RuntimeDirectory=, normally /run/ivshmemd).</summary>
     public required string RuntimeDirectory { get; init; }
 
+    /// <summary>Directory for state that must outlive the process: each region's next peer id
+    /// (systemd's StateDirectory=, normally /var/lib/ivshmemd). Null: <c>&lt;RuntimeDirectory&gt;/state</c>
+    /// (see <see cref="StateDirectoryPath"/>).</summary>
+    public string? StateDirectory { get; init; }
+
+    /// <summary><see cref="StateDirectory"/>, or <c>&lt;RuntimeDirectory&gt;/state</c> when none was set.</summary>
+    public string StateDirectoryPath => StateDirectory ?? Path.Combine(RuntimeDirectory, "state");
+
     /// <summary>UNIX socket that <c>ivshmemd status</c> talks to.</summary>
     public required string ControlSocketPath { get; init; }
 

@@ -21,6 +21,17 @@ public static class DefaultPaths
     /// <summary>Prefix of the default shm-file path: /dev/shm/ivshmemd-&lt;region name&gt;.</summary>
     public const string ShmFilePrefix = "/dev/shm/ivshmemd-";
 
+    /// <summary>The state directory systemd gave the service (StateDirectory=ivshmemd sets
+    /// $STATE_DIRECTORY=/var/lib/ivshmemd; with several directories the first is ours), else null:
+    /// then the daemon keeps its state under <c>&lt;runtime_directory&gt;/state</c>. Not the runtime
+    /// directory itself under systemd, because systemd removes that on stop.</summary>
+    public static string? StateDirectoryFromEnvironment()
+    {
+        string? fromSystemd = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+        string? first = fromSystemd?.Split(':', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return first is not null && Path.IsPathRooted(first) ? first : null;
+    }
+
     /// <summary>The runtime directory systemd gave the service (RuntimeDirectory= sets
     /// $RUNTIME_DIRECTORY; with several directories it is a colon-separated list and the first is
     /// ours), else <see cref="RuntimeDirectory"/>.</summary>

@@ -29,6 +29,29 @@ internal static unsafe partial class Interop
         }
     }
 
+    /// <summary>fsync of a directory: a rename in it is durable once this returns.</summary>
+    internal static void SyncDirectory(string directory)
+    {
+        byte[] path = Encoding.UTF8.GetBytes(directory + "\0");
+        int fd;
+        fixed (byte* p = path)
+        {
+            while ((fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)) < 0)
+            {
+                int errno = LastErrno();
+                if (errno != EINTR) throw ErrorFor(errno, $"open the directory {directory}");
+            }
+        }
+        try
+        {
+            if (fsync(fd) != 0) throw ErrorFor(LastErrno(), $"fsync {directory}");
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
     /// <summary>Opens (creating it if needed) the regular file <paramref name="path"/> read-write,
     /// refusing a symbolic link: the shm-file backing lives in a world-writable directory.</summary>
     internal static int OpenOrCreateFile(string path, UnixFileMode mode)

@@ -89,6 +89,12 @@ internal static partial class DaemonLog
     [LoggerMessage(2004, LogLevel.Information, "Region '{Region}': all 65536 peer ids were used and nobody is connected; ids start again at 0")]
     public static partial void PeerIdsWrapped(this ILogger logger, string region);
 
+    [LoggerMessage(2005, LogLevel.Error, "Region '{Region}': the next peer id could not be saved to {Path}: {Reason}; no id is handed out until it can be")]
+    public static partial void PeerIdSaveFailed(this ILogger logger, string region, string path, string reason);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Region '{Region}': the saved next peer id in {Path} is unusable ({Reason}); ids continue from {NextPeerId}")]
+    public static partial void PeerIdFileUnusable(this ILogger logger, string region, string path, string reason, long nextPeerId);
+
     // 3xxx: refusals and accept
     [LoggerMessage(3000, LogLevel.Warning, "Region '{Region}': refused pid {Pid} (user {User}, uid {Uid}): {Reason}; sent refusal code {Code}")]
     public static partial void PeerRefused(this ILogger logger, string region, int pid, string user, uint uid, string reason, int code);
@@ -120,6 +126,9 @@ internal static partial class DaemonLog
 
     // 4005 ("the fd store is unreachable") was never logged: a store that cannot be reached refuses
     // each fd, which 4000 reports. Not to be reused.
+
+    [LoggerMessage(4006, LogLevel.Information, "Region '{Region}': the stored ledger is from a daemon that did not keep slot epochs; they were taken over from the peer table once and are kept privately from now on")]
+    public static partial void LedgerEpochsTakenOver(this ILogger logger, string region);
 
     // 5xxx: systemd and reload
     [LoggerMessage(5000, LogLevel.Information, "Reloading the configuration from {Path}")]

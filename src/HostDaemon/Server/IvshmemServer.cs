@@ -20,6 +20,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly RegionReconciler _reconciler;
     private readonly RestoredFds _restored;
     private readonly RingSampler _sampler = new(RingSampler.DefaultInterval);
+    private readonly PeerIdStore _peerIdStore;
     private Thread? _thread;
     private volatile bool _running;
     private ServerStatus _status = ServerStatus.Empty;
@@ -34,12 +35,16 @@ public sealed partial class IvshmemServer : IDisposable
         _fdStore = fdStore;
         _restored = restored ?? RestoredFds.None;
         _loop = new EventLoop();
-        var context = new RegionContext(_loop, logger, fdStore, new PeerIdHistory(), PublishStatus, OnRegionEmpty);
+        _peerIdStore = new PeerIdStore(options.StateDirectoryPath);
+        var context = new RegionContext(_loop, logger, fdStore, new PeerIdHistory(), _peerIdStore, PublishStatus, OnRegionEmpty);
         _regions = new RegionSet(context);
         _reconciler = new RegionReconciler(_regions, logger);
     }
 
     public DaemonOptions Options { get; private set; }
+
+    /// <summary>Where each region's next peer id is kept (docs/protocol.md, "Peer ids").</summary>
+    public string StateDirectory => _peerIdStore.Directory;
 
     public ServerStatus Status => Volatile.Read(ref _status);
 
@@ -60,6 +65,11 @@ public sealed partial class IvshmemServer : IDisposable
     {
         if (_thread is not null) throw new InvalidOperationException("the server is already started");
         Directory.CreateDirectory(Options.RuntimeDirectory);
+        try { _peerIdStore.Prepare(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"the state directory {_peerIdStore.Directory} (state_directory), where each region's next peer id is kept, cannot be created: {e.Message}", e);
+        }
         try
         {
             foreach (RegionOptions region in Options.Regions)
@@ -177,8 +187,9 @@ public sealed partial class IvshmemServer : IDisposable
     private ReloadOutcome Apply(DaemonOptions options)
     {
         ReloadOutcome outcome = _reconciler.Apply(Options, options);
-        // runtime_directory, control_socket and metrics change only with a restart (the reconciler said so).
-        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, ControlSocketPath = Options.ControlSocketPath, Metrics = Options.Metrics };
+        // runtime_directory, state_directory, control_socket and metrics change only with a restart (the
+        // reconciler said so).
+        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, StateDirectory = Options.StateDirectory, ControlSocketPath = Options.ControlSocketPath, Metrics = Options.Metrics };
         PublishStatus();
         return outcome;
     }

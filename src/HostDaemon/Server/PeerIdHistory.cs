@@ -13,6 +13,9 @@ internal sealed class PeerIdHistory
     /// <summary>The next peer id of a region of this name that was closed earlier in this run (0 if none).</summary>
     public long NextPeerIdOf(string region) => _nextPeerIds.GetValueOrDefault(region);
 
+    /// <summary>True when a region of this name was closed earlier in this run.</summary>
+    public bool Knows(string region) => _nextPeerIds.ContainsKey(region);
+
     /// <summary>A region closes with its counter at <paramref name="nextPeerId"/>; the counter never goes back.</summary>
     public void Remember(string region, long nextPeerId) =>
         _nextPeerIds[region] = Math.Max(nextPeerId, NextPeerIdOf(region));

@@ -14,12 +14,13 @@ namespace Ivshmem.Daemon.Server;
 /// Header (4096 B), little-endian:
 ///   0  u64 magic "IVSDLDG1"        8  u32 version (1)      12 u32 slots      16 u32 vectors
 ///  24  u64 region format id        32  u64 region size     40  u64 next peer id
-///  48  u64 next join serial
+///  48  u64 next join serial         56 u32 epochs kept (1; 0 in a ledger of an older daemon)
 /// Record of slot s at 4096 + 1024 * s:
 ///   0  u32 flags: 1 present, 2 orphaned (cannot be told anything more), 4 send in flight
 ///   4  u32 peer id       8  i32 pid       12 u32 uid      16 u32 kind (PeerKind)
 ///  20  u32 handshake header messages delivered (0..3: version, id, memory)
 ///  24  u64 join serial  32  i64 since (unix ms)           40 u32 name length, 44 name (64 B UTF-8)
+/// 108  u32 epoch: the last epoch this slot was given (0: never taken); kept when the peer leaves
 /// 512  64 entries "what this peer knows about the peer in slot t", 8 B each:
 ///        u32 subject id + 1 (0: nothing), u32 eventfds of that subject delivered (0..vectors)
 /// </code>
@@ -27,6 +28,9 @@ namespace Ivshmem.Daemon.Server;
 /// the daemon dies between the two, the restarted daemon cannot know whether the message arrived, so
 /// it leaves that one connection alone instead of risking a duplicate (which QEMU would take for the
 /// next vector, or a second disconnect, which corrupts its heap).
+/// <para>This, not the region, is the daemon's state: format id, size, slots, ids, epochs and slot
+/// ownership are never read back from the region, which any peer can write (issue 10). On resume the
+/// daemon rewrites the region's header and peer table from it.</para>
 /// </summary>
 internal sealed class PeerLedger : IDisposable
 {
@@ -44,6 +48,7 @@ internal sealed class PeerLedger : IDisposable
     private const int RegionSizeOffset = 32;
     private const int NextPeerIdOffset = 40;
     private const int NextJoinSerialOffset = 48;
+    private const int EpochsKeptOffset = 56;
 
     private const int FlagsOffset = 0;
     private const int PeerIdOffset = 4;
@@ -55,6 +60,7 @@ internal sealed class PeerLedger : IDisposable
     private const int SinceOffset = 32;
     private const int NameLengthOffset = 40;
     private const int NameOffset = 44;
+    private const int EpochOffset = NameOffset + PeerTable.MaxNameBytes; // 108
 
     public const int FlagPresent = 1;
     public const int FlagOrphaned = 2;
@@ -96,6 +102,7 @@ internal sealed class PeerLedger : IDisposable
             m.WriteInt64(RegionSizeOffset, region.Geometry.RegionSize);
             m.WriteInt64(NextPeerIdOffset, 0);
             m.WriteInt64(NextJoinSerialOffset, 0);
+            m.WriteInt32(EpochsKeptOffset, 1);
             m.WriteInt64Release(MagicOffset, (long)Magic); // last: a ledger with its magic is complete
             return ledger;
         }
@@ -108,10 +115,12 @@ internal sealed class PeerLedger : IDisposable
 
     /// <summary>
     /// Takes over a ledger that came back from the fd store. Throws <see cref="InvalidDataException"/>
-    /// saying what does not match when it does not belong to <paramref name="region"/> as configured
-    /// now (then the caller starts the region afresh). Takes ownership of <paramref name="fd"/> only on success.
+    /// saying what does not match when it does not belong to a region of <paramref name="regionSize"/>
+    /// bytes, <paramref name="slots"/> slots and <paramref name="vectors"/> vectors as configured now
+    /// (then the caller starts the region afresh). The region's format id comes from here
+    /// (<see cref="FormatId"/>), never from the region. Takes ownership of <paramref name="fd"/> only on success.
     /// </summary>
-    public static PeerLedger Restore(SafeFileHandle fd, int slots, int vectors, Region region)
+    public static PeerLedger Restore(SafeFileHandle fd, int slots, int vectors, long regionSize)
     {
         long size = Interop.FileStat((int)fd.DangerousGetHandle()).Size;
         if (size != SizeFor(slots))
@@ -125,8 +134,8 @@ internal sealed class PeerLedger : IDisposable
             Expect("version", (ulong)m.ReadInt32(VersionOffset), Version);
             Expect("slot count", (ulong)m.ReadInt32(SlotsOffset), (ulong)slots);
             Expect("vector count", (ulong)m.ReadInt32(VectorsOffset), (ulong)vectors);
-            Expect("region format id", (ulong)m.ReadInt64(FormatIdOffset), region.FormatId);
-            Expect("region size", (ulong)m.ReadInt64(RegionSizeOffset), (ulong)region.Geometry.RegionSize);
+            if (m.ReadInt64(FormatIdOffset) == 0) throw new InvalidDataException("the stored ledger's region format id is 0");
+            Expect("region size", (ulong)m.ReadInt64(RegionSizeOffset), (ulong)regionSize);
             long nextId = m.ReadInt64(NextPeerIdOffset);
             if (nextId is < 0 or > 65536) throw new InvalidDataException($"the stored ledger's next peer id {nextId} is outside 0..65536");
             for (int s = 0; s < slots; s++)
@@ -145,6 +154,28 @@ internal sealed class PeerLedger : IDisposable
         }
     }
 
+    /// <summary>The format id of the region this ledger belongs to (chosen when it was formatted).</summary>
+    public ulong FormatId => (ulong)_memory.ReadInt64(FormatIdOffset);
+
+    /// <summary>False for a ledger an older daemon wrote, which did not keep epochs: the caller takes
+    /// them over once (<see cref="SetEpoch"/>) and then calls <see cref="MarkEpochsKept"/>.</summary>
+    public bool EpochsKept => _memory.ReadInt32(EpochsKeptOffset) == 1;
+
+    public void MarkEpochsKept() => _memory.WriteInt32Release(EpochsKeptOffset, 1);
+
+    /// <summary>The last epoch <paramref name="slot"/> was given (0: never taken).</summary>
+    public uint Epoch(int slot) => (uint)_memory.ReadInt32(Record(slot) + EpochOffset);
+
+    public void SetEpoch(int slot, uint epoch) => _memory.WriteInt32Release(Record(slot) + EpochOffset, (int)epoch);
+
+    /// <summary>The epoch the next peer in <paramref name="slot"/> gets: one more than the last, from
+    /// this private count only (after 2^32 - 1 joins of one slot it starts again at 1).</summary>
+    public uint NextEpoch(int slot)
+    {
+        uint next = Epoch(slot) + 1;
+        return next == 0 ? 1 : next;
+    }
+
     public long NextPeerId
     {
         get => _memory.ReadInt64(NextPeerIdOffset);
@@ -159,13 +190,14 @@ internal sealed class PeerLedger : IDisposable
         return serial;
     }
 
-    /// <summary>Records a new peer in <paramref name="slot"/>, knowing nothing yet. The present flag
-    /// is written last, so a record is either complete or absent.</summary>
-    public void Admit(int slot, int peerId, int pid, uint uid, PeerKind kind, string name, long joinSerial, DateTimeOffset since)
+    /// <summary>Records a new peer in <paramref name="slot"/> with <paramref name="epoch"/>, knowing
+    /// nothing yet. The present flag is written last, so a record is either complete or absent.</summary>
+    public void Admit(int slot, int peerId, int pid, uint uid, PeerKind kind, string name, long joinSerial, DateTimeOffset since, uint epoch)
     {
         long r = Record(slot);
         _memory.WriteInt32Release(r + FlagsOffset, 0);
         _memory.Clear(r + 4, RecordSize - 4);
+        _memory.WriteInt32(r + EpochOffset, (int)epoch);
         _memory.WriteInt32(r + PeerIdOffset, peerId);
         _memory.WriteInt32(r + PidOffset, pid);
         _memory.WriteInt32(r + UidOffset, (int)uid);
@@ -179,7 +211,14 @@ internal sealed class PeerLedger : IDisposable
         _memory.WriteInt32Release(r + FlagsOffset, FlagPresent);
     }
 
-    public void Release(int slot) => _memory.WriteInt32Release(Record(slot) + FlagsOffset, 0);
+    /// <summary>The peer in <paramref name="slot"/> has gone: no longer present; since becomes the
+    /// time it left (what the peer table shows for a gone slot). Id, name and epoch stay.</summary>
+    public void Release(int slot, DateTimeOffset when)
+    {
+        long r = Record(slot);
+        _memory.WriteInt32Release(r + FlagsOffset, 0);
+        _memory.WriteInt64(r + SinceOffset, when.ToUnixTimeMilliseconds());
+    }
 
     public bool IsPresent(int slot) => IsPresent(slot, _memory);
 

@@ -10,6 +10,7 @@ namespace Ivshmem.Daemon.Server;
 /// <param name="Loop">The event loop thread every region's work runs on.</param>
 /// <param name="FdStore">Where fds wait across a restart (null: nowhere).</param>
 /// <param name="PeerIds">The next ids of regions closed earlier in this run, by name.</param>
+/// <param name="PeerIdStore">Where each region's next id is kept across stops, starts and crashes.</param>
 /// <param name="PeersChanged">After a join or a leave: the server republishes that region's status.</param>
 /// <param name="Emptied">A retiring or changed region lost its last peer: the server may now close
 /// or re-create it (never from inside the region's own call).</param>
@@ -18,5 +19,6 @@ internal sealed record RegionContext(
     ILogger Logger,
     IFdStore? FdStore,
     PeerIdHistory PeerIds,
+    PeerIdStore PeerIdStore,
     Action<ServedRegion> PeersChanged,
     Action<ServedRegion> Emptied);

@@ -67,12 +67,14 @@ internal sealed class RegionMemory : IDisposable
     }
 
     /// <summary>
-    /// Takes over memory that came back from the fd store: attached and validated, never formatted,
-    /// because running VMs still use it. Throws <see cref="InvalidDataException"/> when it does not
-    /// fit <paramref name="options"/> any more (the caller then starts afresh); ownership of
-    /// <paramref name="fd"/> passes only on success.
+    /// Takes over memory that came back from the fd store: never formatted, because running VMs still
+    /// use it, and never judged by its contents, which any peer can write. Its size is the file's
+    /// (fstat), not the header's; its format id comes from the daemon's private ledger, and the header is rewritten from
+    /// those (<see cref="Ring.Region.Resume"/>), so a scribbled header does not cost the region.
+    /// Throws <see cref="InvalidDataException"/> when it does not fit <paramref name="options"/> any
+    /// more (the caller then starts afresh); ownership of <paramref name="fd"/> passes only on success.
     /// </summary>
-    public static RegionMemory Restore(SafeFileHandle fd, RegionOptions options)
+    public static RegionMemory Restore(SafeFileHandle fd, RegionOptions options, ulong formatId)
     {
         long size = Interop.FileStat((int)fd.DangerousGetHandle()).Size;
         if (size != options.SizeBytes)
@@ -81,10 +83,8 @@ internal sealed class RegionMemory : IDisposable
         try
         {
             Region region;
-            try { region = Region.Attach(mapping.Memory); }
-            catch (RegionFormatException e) { throw new InvalidDataException($"the stored memory does not hold a valid region: {e.Message}", e); }
-            if (region.Geometry.Slots != options.MaxPeers)
-                throw new InvalidDataException($"the stored region has {region.Geometry.Slots} peer slots but max_peers is {options.MaxPeers}");
+            try { region = Region.Resume(mapping.Memory, options.MaxPeers, formatId); }
+            catch (ArgumentException e) { throw new InvalidDataException($"the stored memory cannot hold this region: {e.Message}", e); }
             string description = options.Backing switch
             {
                 RegionBacking.Memfd => "memfd",

@@ -24,8 +24,9 @@ internal sealed class RegionReconciler(RegionSet regions, ILogger log)
         var replaced = new List<string>();
         var deferred = new List<string>();
         var failed = new List<string>();
-        if (next.ControlSocketPath != current.ControlSocketPath || next.RuntimeDirectory != current.RuntimeDirectory)
-            log.ReloadNeedsRestart("runtime_directory and control_socket");
+        if (next.ControlSocketPath != current.ControlSocketPath || next.RuntimeDirectory != current.RuntimeDirectory
+            || next.StateDirectoryPath != current.StateDirectoryPath)
+            log.ReloadNeedsRestart("runtime_directory, state_directory and control_socket");
         if (next.Metrics != current.Metrics)
             log.ReloadNeedsRestart("metrics");
 

@@ -58,6 +58,7 @@ internal sealed partial class ServedRegion
     /// </summary>
     private void Admit(int fd)
     {
+        HandlePendingHangups();
         PeerCredentials credentials = Interop.GetPeerCredentials(fd);
         string user = UserDatabase.UserName(credentials.Uid);
         uint[]? groups = Options.AllowGroups.Count > 0 ? Interop.GetPeerGroups(fd) : null;
@@ -78,7 +79,8 @@ internal sealed partial class ServedRegion
         if (decision.Admitted)
         {
             id = AllocatePeerId();
-            if (id < 0) decision = AdmissionDecision.Refuse(RefusalReason.NoPeerIdLeft, "all 65536 peer ids were handed out while peers stayed connected");
+            if (id == -1) decision = AdmissionDecision.Refuse(RefusalReason.NoPeerIdLeft, "all 65536 peer ids were handed out while peers stayed connected");
+            else if (id < 0) decision = AdmissionDecision.Refuse(RefusalReason.NotAdmitted, "its id could not be saved in the state directory first (see the error before)");
         }
         if (!decision.Admitted)
         {
@@ -105,8 +107,10 @@ internal sealed partial class ServedRegion
         // From here on nothing throws for a reason the peer could cause (its name was checked above):
         // fd store sends report failure by result, the ledger and the peer table are plain stores.
         StorePeerFds(peer);
-        Ledger.Admit(slot, id, credentials.Pid, credentials.Uid, decision.Kind, decision.Name, Ledger.TakeJoinSerial(), peer.Since);
-        Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name);
+        // The epoch comes from the ledger's own count for the slot, never from the region.
+        uint epoch = Ledger.NextEpoch(slot);
+        Ledger.Admit(slot, id, credentials.Pid, credentials.Uid, decision.Kind, decision.Name, Ledger.TakeJoinSerial(), peer.Since, epoch);
+        Memory.Region.Peers.Join(slot, id, decision.Kind, decision.Name, epoch, peer.Since);
         _slots[slot] = peer;
         _peers.Add(peer);
         _log.PeerJoined(Name, id, slot, decision.Name, KindName(decision.Kind), credentials.Pid, user);
@@ -117,9 +121,25 @@ internal sealed partial class ServedRegion
         _context.PeersChanged(this);
     }
 
-    /// <summary>The next unused id, or -1. Ids only grow (QEMU 7.2 corrupts its heap when an id comes
-    /// back: docs/protocol.md, "Peer ids"); only when nobody at all is connected any more, so that no
-    /// live QEMU can have seen an old id, may the counter start again at 0.</summary>
+    /// <summary>
+    /// Hangups already pending are handled before anyone is admitted: a VM that closes and reconnects
+    /// at once must find its slot (and its name) free, even when the loop has not yet been told of
+    /// the end of file, or is told in the same batch after the listener. A zero-timeout peek per peer
+    /// (at most max_peers), the same check <see cref="OnPeerEvents"/> makes.
+    /// </summary>
+    private void HandlePendingHangups()
+    {
+        foreach (PeerConnection peer in _peers.ToArray())
+            if (!peer.Closed && Interop.PeekPending(peer.Socket) != -Interop.EAGAIN)
+                OnPeerEvents(peer, Interop.EPOLLIN_);
+    }
+
+    /// <summary>The next unused id; -1 when none is left, -2 when it could not be saved first. Ids
+    /// only grow (QEMU 7.2 corrupts its heap when an id comes back: docs/protocol.md, "Peer ids"); only
+    /// when nobody at all is connected any more, so that no live QEMU can have seen an old id, may the
+    /// counter start again at 0. Before an id of a new block of <see cref="PeerIdStore.BlockSize"/> is
+    /// handed out, the end of the block is saved in the state directory, so that neither a stop and
+    /// start without the fd store nor a crash can bring an id back.</summary>
     private int AllocatePeerId()
     {
         long next = Ledger.NextPeerId;
@@ -128,6 +148,18 @@ internal sealed partial class ServedRegion
             if (_peers.Count > 0) return -1;
             _log.PeerIdsWrapped(Name);
             next = 0;
+            _reservedPeerIds = 0;
+        }
+        if (next >= _reservedPeerIds)
+        {
+            long upTo = Math.Min(next + PeerIdStore.BlockSize, PeerIdStore.Limit);
+            try { _context.PeerIdStore.Save(Name, upTo); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.PeerIdSaveFailed(Name, _context.PeerIdStore.PathOf(Name), e.Message);
+                return -2;
+            }
+            _reservedPeerIds = upTo;
         }
         Ledger.NextPeerId = next + 1;
         return (int)next;

@@ -1,4 +1,5 @@
 using Ivshmem.Daemon.Logging;
+using Ivshmem.Ring;
 
 namespace Ivshmem.Daemon.Server;
 
@@ -50,11 +51,12 @@ internal sealed partial class ServedRegion
         Drop(peer);
         _slots[peer.Slot] = null;
         _peers.Remove(peer);
-        Ledger.Release(peer.Slot);
+        Ledger.Release(peer.Slot, DateTimeOffset.UtcNow);
         ForgetPeerFds(peer);
 
         foreach (PeerConnection other in _peers.ToArray()) Pump(other);
-        Memory.Region.Peers.Leave(peer.Slot);
+        // The whole entry is rewritten from the daemon's own state, whatever a peer wrote into it.
+        Memory.Region.Peers.Rewrite(peer.Slot, PeerState.Gone, Ledger.Epoch(peer.Slot), peer.Id, peer.Kind, peer.Name, Ledger.Since(peer.Slot));
         foreach (PeerConnection other in _peers) RingControl(other);
 
         if (kind == DepartureKind.Closed || kind == DepartureKind.LeftDuringRestart) _log.PeerLeft(Name, peer.Id, peer.Slot, peer.Name, reason);

@@ -19,6 +19,7 @@ internal sealed partial class ServedRegion
     /// </summary>
     private void RestorePeers(RestoredFds restored)
     {
+        if (!Ledger.EpochsKept) TakeOverEpochs();
         var slots = Enumerable.Range(0, Options.MaxPeers).Where(Ledger.IsPresent).OrderBy(Ledger.JoinSerial).ToList();
         int lost = 0, orphaned = 0;
         foreach (int slot in slots)
@@ -37,8 +38,7 @@ internal sealed partial class ServedRegion
             {
                 Interop.Close(socket);
                 foreach (int fd in eventFds) Interop.Close(fd);
-                Ledger.Release(slot);
-                Memory.Region.Peers.Leave(slot);
+                Ledger.Release(slot, DateTimeOffset.UtcNow);
                 _context.FdStore?.Remove(FdNames.PeerSocket(Name, id));
                 for (int v = 0; v < Vectors; v++) _context.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
                 _log.PeerLeft(Name, id, slot, name, "it left while the daemon was not running (its connection did not come back from the fd store)");
@@ -62,20 +62,46 @@ internal sealed partial class ServedRegion
             _peers.Add(peer);
         }
 
-        // The peer table is shared memory; whatever it says about slots the ledger does not hold is
-        // stale (or scribbled): those slots are free.
-        for (int s = 0; s < Options.MaxPeers; s++)
-        {
-            if (_slots[s] is not null) continue;
-            bool present;
-            try { present = Memory.Region.Peers.Read(s).IsPresent; }
-            catch (RegionFormatException) { present = true; }
-            if (present) Memory.Region.Peers.Leave(s);
-        }
+        RewritePeerTable();
 
         _log.RegionRestored(Name, _peers.Count, orphaned, lost, Ledger.NextPeerId);
         foreach (PeerConnection peer in _peers) Pump(peer);
         if (lost > 0)
             foreach (PeerConnection peer in _peers) RingControl(peer);
+    }
+
+    /// <summary>
+    /// The peer table is shared memory, and any peer may have scribbled on it: every entry is written
+    /// again from the ledger. Slots of present peers say so with their id, kind, name and epoch; slots
+    /// a peer held before say gone, with the last epoch (so channels bound to it fail); the others are free.
+    /// </summary>
+    private void RewritePeerTable()
+    {
+        PeerTable table = Memory.Region.Peers;
+        for (int s = 0; s < Options.MaxPeers; s++)
+        {
+            uint epoch = Ledger.Epoch(s);
+            if (_slots[s] is { } peer) table.Rewrite(s, PeerState.Present, epoch, peer.Id, peer.Kind, peer.Name, peer.Since);
+            else if (epoch != 0) table.Rewrite(s, PeerState.Gone, epoch, Math.Clamp(Ledger.PeerId(s), 0, 0xFFFF), Ledger.Kind(s) is PeerKind.VirtualMachine or PeerKind.HostProcess ? Ledger.Kind(s) : PeerKind.Unknown, Ledger.Name(s), Ledger.Since(s));
+            else table.Rewrite(s, PeerState.Free, 0, 0, PeerKind.Unknown, "", DateTimeOffset.UnixEpoch);
+        }
+    }
+
+    /// <summary>
+    /// A ledger written by a daemon that did not keep epochs (before issue 10): the epochs are taken
+    /// from the peer table this one time, the last time the region is believed about anything, and
+    /// kept privately from then on.
+    /// </summary>
+    private void TakeOverEpochs()
+    {
+        for (int s = 0; s < Options.MaxPeers; s++)
+        {
+            uint epoch;
+            try { epoch = Memory.Region.Peers.Read(s).Epoch; }
+            catch (RegionFormatException) { epoch = 0; }
+            Ledger.SetEpoch(s, epoch);
+        }
+        Ledger.MarkEpochsKept();
+        _log.LedgerEpochsTakenOver(Name);
     }
 }

@@ -24,6 +24,9 @@ internal sealed partial class ServedRegion
     private readonly Listener _listener;
     private AdmissionPolicy _policy;
     private int _listenFd = -1;
+    // The end of the block of ids saved in the state directory: ids below it may be handed out
+    // without writing anything (ServedRegion.Admission.cs, AllocatePeerId).
+    private long _reservedPeerIds;
     private ulong _listenToken;
 
     private ServedRegion(RegionContext context, RegionOptions options, RegionMemory memory, PeerLedger ledger)
@@ -63,12 +66,18 @@ internal sealed partial class ServedRegion
     {
         (RegionMemory memory, PeerLedger ledger) = RestoreOrCreateMemory(context, options, restored);
         // A region re-created under the same name (changed, or removed and added again) continues the
-        // ids of its predecessor: ids are never handed out twice in a region while the daemon runs.
-        if (!memory.Restored) ledger.NextPeerId = Math.Max(ledger.NextPeerId, context.PeerIds.NextPeerIdOf(options.Name));
+        // ids of its predecessor, and a region started without the fd store those of the previous
+        // process (saved in the state directory): ids are never handed out twice in a region. Resumed
+        // from the fd store, the ledger knows exactly where the ids stand.
+        long saved = context.PeerIdStore.Load(options.Name, out string? problem);
+        // (Re-created in this run, the history is exact; the file may be up to a block ahead.)
+        if (!memory.Restored)
+            ledger.NextPeerId = Math.Max(ledger.NextPeerId, context.PeerIds.Knows(options.Name) ? context.PeerIds.NextPeerIdOf(options.Name) : saved);
+        if (problem is not null) context.Logger.PeerIdFileUnusable(options.Name, context.PeerIdStore.PathOf(options.Name), problem, ledger.NextPeerId);
         ServedRegion region;
         try
         {
-            region = new ServedRegion(context, options, memory, ledger);
+            region = new ServedRegion(context, options, memory, ledger) { _reservedPeerIds = saved };
         }
         catch
         {
@@ -99,20 +108,21 @@ internal sealed partial class ServedRegion
         {
             var memoryHandle = new SafeFileHandle(memoryFd, ownsHandle: true);
             var ledgerHandle = new SafeFileHandle(ledgerFd, ownsHandle: true);
-            RegionMemory? memory = null;
+            PeerLedger? ledger = null;
             try
             {
-                memory = RegionMemory.Restore(memoryHandle, options);
-                PeerLedger ledger = PeerLedger.Restore(ledgerHandle, options.MaxPeers, options.Vectors, memory.Region);
-                return (memory, ledger);
+                // The private ledger first: it, not the region (which any peer can write), says what
+                // the region is; the region's header is then rewritten from it.
+                ledger = PeerLedger.Restore(ledgerHandle, options.MaxPeers, options.Vectors, options.SizeBytes);
+                return (RegionMemory.Restore(memoryHandle, options, ledger.FormatId), ledger);
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
                 // The configuration changed across the restart, or the store held something else: the
                 // old VMs keep their memory among themselves; new peers get a new region.
                 context.Logger.RestoredRegionDiscarded(options.Name, e.Message);
-                if (memory is not null) memory.Dispose(); else memoryHandle.Dispose();
-                ledgerHandle.Dispose();
+                memoryHandle.Dispose();
+                if (ledger is not null) ledger.Dispose(); else ledgerHandle.Dispose();
                 context.FdStore?.Remove(FdNames.Memory(options.Name));
                 context.FdStore?.Remove(FdNames.Ledger(options.Name));
             }

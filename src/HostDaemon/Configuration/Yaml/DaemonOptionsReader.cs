@@ -17,6 +17,12 @@ internal static class DaemonOptionsReader
             ? read.AbsolutePath(rtEntry.Value, ConfigKeys.RuntimeDirectory) ?? defaultRuntimeDirectory
             : defaultRuntimeDirectory;
 
+        // Each region's next peer id is kept here (docs/protocol.md, "Peer ids"); null: under the
+        // runtime directory (DaemonOptions.StateDirectoryPath).
+        string? stateDirectory = map.Find(ConfigKeys.StateDirectory) is { } stateEntry
+            ? read.AbsolutePath(stateEntry.Value, ConfigKeys.StateDirectory)
+            : DefaultPaths.StateDirectoryFromEnvironment();
+
         string? controlSocket = null;
         SourceMark controlSocketAt = map.Find(ConfigKeys.RuntimeDirectory)?.Value.Start ?? map.Start;
         ConfigNode? controlNode = map.Find(ConfigKeys.ControlSocket)?.Value;
@@ -76,6 +82,7 @@ internal static class DaemonOptionsReader
         return new DaemonOptions
         {
             RuntimeDirectory = runtimeDirectory,
+            StateDirectory = stateDirectory,
             ControlSocketPath = controlSocket,
             ControlSocketGroup = controlGroup,
             Metrics = metrics,
