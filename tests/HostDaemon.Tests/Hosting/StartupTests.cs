@@ -31,7 +31,7 @@ public sealed class StartupTests
     {
         { "region", "/sys/ivshmemd-test-region.sock", @"region 'a': bind /sys/ivshmemd-test-region\.sock: (Operation not permitted|Permission denied) \(errno (1|13)\)" },
         { "control", "/sys/ivshmemd-test-control.sock", @"control socket: bind /sys/ivshmemd-test-control\.sock: (Operation not permitted|Permission denied) \(errno (1|13)\)" },
-        { "region", "{dir}/missing/a.sock", @"region 'a': bind {dir}/missing/a\.sock: No such file or directory \(errno 2\)" },
+        { "region", "{dir}/missing/a.sock", @"region 'a': {dir}/missing/a\.sock: directory {dir}/missing does not exist; create it \(ivshmemd creates only runtime_directory\) or choose another socket path" },
     };
 
     [Theory]

@@ -24,6 +24,9 @@ public sealed class RingMetricsTests
         server.WaitForPeerCount(2);
         RingChannel ab = a.OpenChannel(WaitForPeer(a, "beta"));
         RingChannel ba = b.OpenChannel(WaitForPeer(b, "alpha"));
+        // A sample before the transfer, so that the one after it sees the ring move: the periodic
+        // sampler may not have come round yet, and a gigabyte can pass within one of its seconds.
+        await server.Server.SampleRingsNowAsync();
 
         Task<long> reader = Task.Run(() =>
         {
