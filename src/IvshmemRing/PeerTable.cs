@@ -124,26 +124,55 @@ public sealed class PeerTable
         return false;
     }
 
-    /// <summary>Finds the present peer with the given name (VM name or host peer name).</summary>
+    /// <summary>
+    /// Finds the present peer called <paramref name="name"/>. Any peer can write the table, so a name
+    /// that two present entries claim is refused (<see cref="RegionFormatException"/>) rather than
+    /// given to whichever comes first: that is one peer passing itself off as another. An entry that
+    /// cannot be read is skipped, so it hides only its own peer (docs/ring.md, "One region, one trust
+    /// domain").
+    /// </summary>
     public PeerEntry? FindByName(string name)
     {
+        if (name.Length == 0) return null; // an unnamed peer is found by its id, never by ""
+        PeerEntry? found = null;
         for (int s = 0; s < Slots; s++)
         {
-            PeerEntry entry = Read(s);
-            if (entry.IsPresent && entry.Name == name) return entry;
+            if (!TryRead(s, out PeerEntry entry) || !entry.IsPresent || entry.Name != name) continue;
+            if (found is { } first)
+                throw new RegionFormatException($"two present peers claim the name '{name}' (slots {first.Slot} and {s}): one of them rewrote its peer table entry; the region is one trust domain");
+            found = entry;
         }
-        return null;
+        return found;
     }
 
-    /// <summary>Finds the present peer with the given ivshmem id.</summary>
+    /// <summary>Finds the present peer with the given ivshmem id; as <see cref="FindByName"/>, an
+    /// id that two present entries claim is refused and an unreadable entry is skipped.</summary>
     public PeerEntry? FindById(int peerId)
     {
+        PeerEntry? found = null;
         for (int s = 0; s < Slots; s++)
         {
-            PeerEntry entry = Read(s);
-            if (entry.IsPresent && entry.PeerId == peerId) return entry;
+            if (!TryRead(s, out PeerEntry entry) || !entry.IsPresent || entry.PeerId != peerId) continue;
+            if (found is { } first)
+                throw new RegionFormatException($"two present peers claim id {peerId} (slots {first.Slot} and {s}): one of them rewrote its peer table entry; the region is one trust domain");
+            found = entry;
         }
-        return null;
+        return found;
+    }
+
+    /// <summary><see cref="Read"/>, but false for an entry that is invalid or never stable.</summary>
+    private bool TryRead(int slot, out PeerEntry entry)
+    {
+        try
+        {
+            entry = Read(slot);
+            return true;
+        }
+        catch (RegionFormatException)
+        {
+            entry = default;
+            return false;
+        }
     }
 
     public IReadOnlyList<PeerEntry> ReadAll()

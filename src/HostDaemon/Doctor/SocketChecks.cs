@@ -65,7 +65,7 @@ internal static class SocketChecks
                     $"choose a runtime_directory or control_socket in a directory that can exist, in {configPath}");
         }
         return obstacle is null
-            ? CheckResult.Fail("socket-dir", $"{directory} (sockets of {users}) does not exist, and 'ivshmemd run' creates only the runtime directory: bind fails with \"No such file or directory\"",
+            ? CheckResult.Fail("socket-dir", $"{directory} (sockets of {users}) does not exist, and 'ivshmemd run' creates only the runtime directory, so it does not start",
                 $"mkdir -p {directory} (for the packaged unit also add it to ReadWritePaths=), or put the socket in the runtime directory")
             : CheckResult.Fail("socket-dir", $"{directory} (sockets of {users}) does not exist and cannot be created: {obstacle}",
                 $"choose a socket path in an existing, writable directory in {configPath}");

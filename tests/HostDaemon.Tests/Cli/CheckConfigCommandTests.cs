@@ -24,6 +24,22 @@ public sealed class CheckConfigCommandTests
     }
 
     [Fact]
+    public async Task ARegionOfMoreThanTwoPeersIsNotedAsOneTrustDomainAndStillValid()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("check-config", path);
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        // web-db admits vm web, vm db and user bench; web-cache only two VMs, so it is not noted.
+        Assert.Contains($"{path}: warning: region 'web-db' admits 3 peers (vm web, vm db, user bench); a region is one trust domain: " +
+            "each of them can read the others' rings and pass itself off as another; fix: where peers do not trust each other, " +
+            "give each pair a region of its own (docs/ring.md, 'One region, one trust domain')", result.ErrorLines);
+        Assert.DoesNotContain(result.ErrorLines, l => l.Contains("region 'web-cache' admits"));
+    }
+
+    [Fact]
     public async Task InvalidConfigurationExitsWithExConfigAndEveryErrorOnStandardError()
     {
         using var temp = new TempDirectory();

@@ -107,7 +107,7 @@ public sealed class BrokenSetupTests
         (int exitCode, string[] lines) = await host.DoctorAsync(host.Config(BrokenHost.OneRegion + $"      socket: {directory}/web-db.sock\n"));
 
         Assert.Equal(ExitCodes.Failure, exitCode);
-        Assert.Equal($"FAIL  socket-dir: {directory} (sockets of region 'web-db') does not exist, and 'ivshmemd run' creates only the runtime directory: bind fails with \"No such file or directory\"; " +
+        Assert.Equal($"FAIL  socket-dir: {directory} (sockets of region 'web-db') does not exist, and 'ivshmemd run' creates only the runtime directory, so it does not start; " +
             $"fix: mkdir -p {directory} (for the packaged unit also add it to ReadWritePaths=), or put the socket in the runtime directory", Line(lines, "FAIL", "socket-dir"));
     }
 

@@ -75,7 +75,7 @@ public sealed partial class RealHostTests
             regions:
               - name: web-db
                 size: 1M
-                vms: [web, db]
+                vms: [web]
                 host_users: [ivd-no-such-user]
                 socket: {missing}/web-db.sock
             """);
@@ -87,7 +87,7 @@ public sealed partial class RealHostTests
         Assert.Equal(
         [
             $"{path}: warning: control_group 'ivd-no-such-group' is not a group on this host; 'ivshmemd run' stops at the control socket (\"there is no group 'ivd-no-such-group'\"); fix: create it (groupadd --system ivd-no-such-group) or correct control_group in {path}",
-            $"{path}: warning: {missing} (sockets of region 'web-db') does not exist, and 'ivshmemd run' creates only the runtime directory: bind fails with \"No such file or directory\"; fix: mkdir -p {missing} (for the packaged unit also add it to ReadWritePaths=), or put the socket in the runtime directory",
+            $"{path}: warning: {missing} (sockets of region 'web-db') does not exist, and 'ivshmemd run' creates only the runtime directory, so it does not start; fix: mkdir -p {missing} (for the packaged unit also add it to ReadWritePaths=), or put the socket in the runtime directory",
         ], result.ErrorLines);
     }
 }
