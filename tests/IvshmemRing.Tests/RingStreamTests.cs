@@ -79,7 +79,7 @@ public class RingStreamTests
         var (a, b, cleanup) = Pair(region);
         using var _ = cleanup;
         a.Send([1], type: 99);
-        var e = Assert.Throws<IOException>(() => b.AsStream().Read(new byte[4]));
+        var e = Assert.Throws<RingCorruptedException>(() => b.AsStream().Read(new byte[4]));
         Assert.Contains("type 99", e.Message);
     }
 }
