@@ -29,8 +29,9 @@ namespace Ivshmem.Daemon.Server;
 /// it leaves that one connection alone instead of risking a duplicate (which QEMU would take for the
 /// next vector, or a second disconnect, which corrupts its heap).
 /// <para>This, not the region, is the daemon's state: format id, size, slots, ids, epochs and slot
-/// ownership are never read back from the region, which any peer can write (issue 10). On resume the
-/// daemon rewrites the region's header and peer table from it.</para>
+/// ownership are never read back from the region, which any peer can write (docs/ring.md, "One
+/// region, one trust domain"). On resume the daemon rewrites the region's header and peer table
+/// from it.</para>
 /// </summary>
 internal sealed class PeerLedger : IDisposable
 {

@@ -88,7 +88,7 @@ internal sealed partial class ServedRegion
     }
 
     /// <summary>
-    /// A ledger written by a daemon that did not keep epochs (before issue 10): the epochs are taken
+    /// A ledger written by an older daemon, which did not keep epochs there: the epochs are taken
     /// from the peer table this one time, the last time the region is believed about anything, and
     /// kept privately from then on.
     /// </summary>

@@ -91,7 +91,7 @@ public sealed class RestartTests
         using HostPeer fresh = HostPeer.Connect(service.SocketOf("a"));
         Assert.Equal(2L << 20, fresh.Memory.Length);
         Assert.NotEqual(old.Region.FormatId, fresh.Region.FormatId);
-        Assert.True(fresh.OwnId > old.OwnId, $"id {fresh.OwnId} after {old.OwnId}: ids go on in the new memory (issue 10, finding 2)");
+        Assert.True(fresh.OwnId > old.OwnId, $"id {fresh.OwnId} after {old.OwnId}: ids go on in the new memory (docs/protocol.md, \"Peer ids\")");
         Assert.Contains("the stored memory was not used", service.Process.Log);
     }
 }

@@ -4,7 +4,7 @@ using Ivshmem.Bench.Model;
 namespace Ivshmem.Bench.Report;
 
 /// <summary>
-/// The run as JSON, in the shape issue 5 asks for: <c>machine</c>, <c>throughput</c>
+/// The run as JSON, in the shape docs/benchmarks/README.md describes: <c>machine</c>, <c>throughput</c>
 /// (transport, size_bytes, repeats, mbps min/median/max), <c>latency</c> (transport, mode,
 /// p50_us/p99_us/p999_us), <c>message_rate</c> (mode, million_per_s); and beside them the
 /// ratios, the paper's figures, the run's settings, idle CPU, hot-loop allocations and each

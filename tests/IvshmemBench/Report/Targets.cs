@@ -3,10 +3,11 @@ using Ivshmem.Bench.Model;
 
 namespace Ivshmem.Bench.Report;
 
-/// <summary>One target of issue 5, judged from one run's figures.</summary>
+/// <summary>One target, judged from one run's figures (docs/benchmarks/README.md, "Against the targets").</summary>
 internal sealed record TargetCheck(string Target, bool? Met, string Measured);
 
-/// <summary>The issue's targets, as ratios measured in the same run (absolute figures depend on the machine).</summary>
+/// <summary>The benchmark's targets, as ratios measured in the same run (absolute figures depend on the
+/// machine); what each means and why: docs/benchmarks/README.md, "Against the targets".</summary>
 internal static class Targets
 {
     public static IReadOnlyList<TargetCheck> Evaluate(BenchResults results)

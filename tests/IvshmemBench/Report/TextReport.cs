@@ -66,7 +66,7 @@ internal static class TextReport
         IReadOnlyList<TargetCheck> targets = Targets.Evaluate(results);
         if (targets.Count > 0)
         {
-            Heading("Targets (issue 5)");
+            Heading("Targets (what each means: docs/benchmarks/README.md, \"Against the targets\")");
             var t = new Table("target", "met", "measured");
             foreach (TargetCheck c in targets) t.Add(c.Target, c.Met switch { true => "yes", false => "NO", null => "-" }, c.Measured);
             sb.Append(T(t));
