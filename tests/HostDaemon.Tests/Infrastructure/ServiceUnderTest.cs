@@ -43,6 +43,16 @@ internal sealed class ServiceUnderTest : IDisposable
         return service;
     }
 
+    /// <summary>Starts the daemon on a whole configuration file's text and waits for READY=1.</summary>
+    public static ServiceUnderTest StartWithConfig(TestDirectory dir, string configYaml)
+    {
+        string config = dir.File("ivshmemd.yaml");
+        File.WriteAllText(config, configYaml);
+        var service = new ServiceUnderTest(dir, config, null);
+        service.StartProcess();
+        return service;
+    }
+
     /// <summary>The whole configuration file for <paramref name="regionsYaml"/>.</summary>
     public static string Yaml(TestDirectory dir, string regionsYaml) =>
         $"runtime_directory: {dir.Path}\ncontrol_socket: {dir.File("control.sock")}\nregions:\n{regionsYaml}";
