@@ -118,11 +118,18 @@ internal sealed class ControlServer : IAsyncDisposable
             try
             {
                 string request = await ReadLine(client, timeout.Token).ConfigureAwait(false);
-                byte[] answer = request == StatusRequest
+                bool known = request == StatusRequest;
+                byte[] answer = known
                     ? JsonSerializer.SerializeToUtf8Bytes(_report(), StatusJson.Default.StatusReport)
                     : Encoding.UTF8.GetBytes($"{{\"error\": \"unknown request; the only request is '{StatusRequest}'\"}}");
                 await client.SendAsync(answer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
                 client.Shutdown(SocketShutdown.Send);
+                // Not the request itself: a client may send anything, and the log is no place for it.
+                if (!known) _log.ControlRequestFailed($"an unknown request ({Encoding.UTF8.GetByteCount(request)} bytes); answered with an error and closed");
+            }
+            catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+            {
+                _log.ControlRequestFailed($"no complete request and answer within {(int)RequestTimeout.TotalSeconds} s; closed");
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {

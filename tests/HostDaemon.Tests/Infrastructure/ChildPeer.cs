@@ -9,6 +9,7 @@ namespace Ivshmem.Daemon.Tests.Infrastructure;
 internal sealed class ChildPeer : IDisposable
 {
     private readonly Process _process;
+    private readonly List<string> _events = [];
 
     private ChildPeer(Process process, int id, int slot)
     {
@@ -23,11 +24,25 @@ internal sealed class ChildPeer : IDisposable
 
     public static string Binary => Path.Combine(AppContext.BaseDirectory, "ivshmem-host-peer");
 
-    public static ChildPeer Join(string socket, string? name = null, int vectors = 2, Func<string>? diagnostics = null)
+    /// <summary>With <c>events</c>: the announcements it has read, in order ("joined ID", "left ID",
+    /// "server-gone"), as <c>ivshmem-host-peer join --events yes</c> prints them.</summary>
+    public IReadOnlyList<string> Events
+    {
+        get { lock (_events) return [.. _events]; }
+    }
+
+    /// <summary>SIGSTOP: it reads nothing until <see cref="Continue"/>.</summary>
+    public void Stop() => Spawn.Signal(Pid, 19);
+
+    /// <summary>SIGCONT.</summary>
+    public void Continue() => Spawn.Signal(Pid, 18);
+
+    public static ChildPeer Join(string socket, string? name = null, int vectors = 2, Func<string>? diagnostics = null, bool events = false)
     {
         var start = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (string a in new[] { "join", socket, "--vectors", vectors.ToString(System.Globalization.CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
         if (name is not null) { start.ArgumentList.Add("--name"); start.ArgumentList.Add(name); }
+        if (events) { start.ArgumentList.Add("--events"); start.ArgumentList.Add("yes"); }
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
         Task<string?> line = process.StandardOutput.ReadLineAsync();
         if (!line.Wait(TimeSpan.FromSeconds(30)) || line.Result is not { } joined || !joined.StartsWith("joined ", StringComparison.Ordinal))
@@ -36,7 +51,15 @@ internal sealed class ChildPeer : IDisposable
             throw new InvalidOperationException($"ivshmem-host-peer did not join: {process.StandardError.ReadToEnd()}\n{diagnostics?.Invoke()}");
         }
         var fields = joined.Split(' ').Skip(1).Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
-        return new ChildPeer(process, int.Parse(fields["id"]), int.Parse(fields["slot"]));
+        var child = new ChildPeer(process, int.Parse(fields["id"]), int.Parse(fields["slot"]));
+        if (events) _ = child.ReadEvents();
+        return child;
+    }
+
+    private async Task ReadEvents()
+    {
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+            lock (_events) _events.Add(line);
     }
 
     public void Kill()

@@ -1,0 +1,21 @@
+using Ivshmem.Daemon.Tests.Infrastructure;
+
+namespace Ivshmem.Daemon.Tests.Faults;
+
+/// <summary>What every fault test checks of a daemon run as its own process (so that only its fds are
+/// counted): how many peers it reports, and its open fds.</summary>
+internal static class FaultDaemon
+{
+    /// <summary>Waits until the daemon's last STATUS= says <paramref name="peers"/> peers in its one region.</summary>
+    public static void WaitForPeerCount(ServiceUnderTest service, int peers) =>
+        Eventually.True(() => service.Systemd.Datagrams.LastOrDefault(d => d.Text.StartsWith("STATUS=", StringComparison.Ordinal))?.Text
+            .StartsWith($"STATUS=1 region, {peers} peer", StringComparison.Ordinal) == true,
+            $"the daemon reports {peers} peers (log:\n{service.Process.Log})");
+
+    /// <summary>Waits until the daemon has no more open fds than <paramref name="baseline"/> (its
+    /// thread pool may still be closing a socket when the status changes; the baseline itself may
+    /// include one still closing, so fewer is fine).</summary>
+    public static void WaitForFdCount(ServiceUnderTest service, int baseline) =>
+        Eventually.True(() => NativeFds.CountOpen(service.Process.Pid) <= baseline,
+            $"the daemon is back to its {baseline} fds (now {NativeFds.CountOpen(service.Process.Pid)}: {string.Join(" ", Directory.GetFiles($"/proc/{service.Process.Pid}/fd").Select(f => new FileInfo(f).LinkTarget).Where(t => t?.EndsWith(".dll", StringComparison.Ordinal) != true))})");
+}
