@@ -71,7 +71,7 @@ vm_build() {
     touch "$VM_CACHE/.host-built"
   fi
   if vm_stale "$VM_CACHE/.aot-built" || [ ! -x "$GUEST_AGENT" ]; then
-    # NativeAOT needs a C toolchain: gcc does when clang is missing (test-guests.md).
+    # NativeAOT needs a C toolchain: gcc does when clang is missing (docs/guest.md, "Running it in a guest").
     command -v gcc >/dev/null || fail "gcc is needed to build the NativeAOT agent (apt-get install gcc)"
     log "publishing the NativeAOT ivshmem-agent for the guests"
     vm_dotnet_quiet "$WORK/build-aot.log" publish "$REPO/src/GuestDriverShim/Agent/IvshmemAgent.csproj" -c Release -r linux-x64 \
