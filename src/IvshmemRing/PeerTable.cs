@@ -175,6 +175,16 @@ public sealed class PeerTable
         }
     }
 
+    /// <summary>The present peers whose entries can be read; an unreadable entry is left out, as
+    /// <see cref="FindByName"/> leaves it out (for messages that list who is there).</summary>
+    public IReadOnlyList<PeerEntry> ReadPresent()
+    {
+        var present = new List<PeerEntry>(Slots);
+        for (int s = 0; s < Slots; s++)
+            if (TryRead(s, out PeerEntry entry) && entry.IsPresent) present.Add(entry);
+        return present;
+    }
+
     public IReadOnlyList<PeerEntry> ReadAll()
     {
         var entries = new PeerEntry[Slots];

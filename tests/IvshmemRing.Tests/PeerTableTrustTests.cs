@@ -49,5 +49,6 @@ public sealed class PeerTableTrustTests
         Assert.Equal(region.A, region.Region.Peers.FindById(region.A.PeerId));
         Assert.Null(region.Region.Peers.FindByName("b"));
         Assert.Throws<RegionFormatException>(() => region.Region.Peers.Read(1)); // asked directly, it says why
+        Assert.Equal([region.A, c], region.Region.Peers.ReadPresent()); // who is there, for messages
     }
 }

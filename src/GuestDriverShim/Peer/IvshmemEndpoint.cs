@@ -43,7 +43,7 @@ public abstract class IvshmemEndpoint : IDisposable
         PeerEntry? entry = Region.Peers.FindByName(nameOrId);
         if (entry is null && int.TryParse(nameOrId, out int id)) entry = Region.Peers.FindById(id);
         if (entry is { } found && found.PeerId != OwnId) return found;
-        var others = Region.Peers.ReadAll().Where(p => p.IsPresent && p.PeerId != OwnId).Select(p => $"{p.Name} (id {p.PeerId})");
+        var others = Region.Peers.ReadPresent().Where(p => p.PeerId != OwnId).Select(p => $"{p.Name} (id {p.PeerId})");
         string list = string.Join(", ", others);
         throw new PeerGoneException($"no peer '{nameOrId}' in the region; present: {(list.Length > 0 ? list : "none")}");
     }

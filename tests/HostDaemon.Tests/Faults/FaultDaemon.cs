@@ -1,4 +1,5 @@
 using Ivshmem.Daemon.Tests.Infrastructure;
+using Ivshmem.Peer.Host;
 
 namespace Ivshmem.Daemon.Tests.Faults;
 
@@ -11,6 +12,16 @@ internal static class FaultDaemon
         Eventually.True(() => service.Systemd.Datagrams.LastOrDefault(d => d.Text.StartsWith("STATUS=", StringComparison.Ordinal))?.Text
             .StartsWith($"STATUS=1 region, {peers} peer", StringComparison.Ordinal) == true,
             $"the daemon reports {peers} peers (log:\n{service.Process.Log})");
+
+    /// <summary>The daemon's open fds once a first peer has joined and left region
+    /// <paramref name="region"/>: what the runtime opens once (thread pool, sockets' first use) is then
+    /// in the baseline, and only what a fault leaves behind counts against it.</summary>
+    public static int WarmedUpFdCount(ServiceUnderTest service, string region)
+    {
+        HostPeer.Connect(service.SocketOf(region), new HostPeerOptions { TrackPeers = false }).Dispose();
+        WaitForPeerCount(service, 0);
+        return NativeFds.CountOpen(service.Process.Pid);
+    }
 
     /// <summary>Waits until the daemon has no more open fds than <paramref name="baseline"/> (its
     /// thread pool may still be closing a socket when the status changes; the baseline itself may

@@ -20,9 +20,7 @@ public sealed class FdLimitTests
         using var dir = new TestDirectory();
         using var service = ServiceUnderTest.Start(dir, ServiceUnderTest.Region("r", maxPeers: 8));
         string socket = service.SocketOf("r");
-        HostPeer.Connect(socket, new HostPeerOptions { TrackPeers = false }).Dispose(); // what the runtime opens once
-        FaultDaemon.WaitForPeerCount(service, 0);
-        int fdsBefore = NativeFds.CountOpen(service.Process.Pid);
+        int fdsBefore = FaultDaemon.WarmedUpFdCount(service, "r");
 
         using (HostPeer resident = HostPeer.Connect(socket))
         {

@@ -23,9 +23,7 @@ public sealed class StoppedPeerTests
         using var dir = new TestDirectory();
         using var service = ServiceUnderTest.Start(dir, ServiceUnderTest.Region("r", maxPeers: 4));
         string socket = service.SocketOf("r");
-        HostPeer.Connect(socket, new HostPeerOptions { TrackPeers = false }).Dispose(); // what the runtime opens once
-        FaultDaemon.WaitForPeerCount(service, 0);
-        int fdsBefore = NativeFds.CountOpen(service.Process.Pid);
+        int fdsBefore = FaultDaemon.WarmedUpFdCount(service, "r");
 
         using (HostPeer observer = HostPeer.Connect(socket))
         using (ChildPeer stopped = ChildPeer.Join(socket, name: "stopped", events: true, diagnostics: () => service.Process.Log))
