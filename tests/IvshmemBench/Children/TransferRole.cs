@@ -87,8 +87,9 @@ internal sealed unsafe class TransferRole : IChildRole
         {
             reply.WriteLine("ready");
             reply.Flush();
+            long waiting = Stopwatch.GetTimestamp();
             var (t1, hash, allocated) = _transport == Transport.RingZeroCopy ? ReceiveInPlace(size, repeat, verify) : Receive(size, repeat, verify);
-            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated}"));
+            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated} {waiting}"));
         }
     }
 
