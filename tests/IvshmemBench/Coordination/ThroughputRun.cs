@@ -127,6 +127,10 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             }
             else
             {
+                // The sender stamps and hashes first; then the receiver starts waiting, and the sender
+                // starts as soon as the receiver says so (docs/benchmarks/README.md, "One transfer").
+                _sender.Send("prepare" + command["run".Length..]);
+                _sender.Expect("prepared");
                 _receiver.Send(command);
                 _receiver.Expect("ready");
                 _sender.Send(command);
