@@ -4,7 +4,7 @@ namespace Ivshmem.Ring;
 
 /// <summary>
 /// The writing end of one ring (see <see cref="RingLayout"/>). Single producer: one thread at a time.
-/// <para>Zero-copy: <see cref="TryClaim(int, out Span{byte})"/> a span in shared memory, fill it, <see cref="Commit(int)"/>.
+/// <para>Zero-copy: <see cref="TryClaim"/> a span in shared memory, fill it, <see cref="Commit(int)"/>.
 /// Committed records become visible to the consumer at <see cref="Publish"/>: one release store for
 /// any number of records. <see cref="TryWrite"/> does all of it for one copied message.</para>
 /// A full ring is a <c>false</c> return, not an error; waiting is the caller's choice
@@ -77,17 +77,7 @@ public sealed class RingProducer
     /// in shared memory. False when the ring is full. Throws when <paramref name="length"/> exceeds
     /// <see cref="MaxPayload"/>, or when another claim is outstanding.
     /// </summary>
-    public bool TryClaim(int length, out Span<byte> payload) => TryClaim(length, out payload, long.MaxValue);
-
-    /// <summary>
-    /// As <see cref="TryClaim(int, out Span{byte})"/>, but once the tail is at least
-    /// <paramref name="wrapEarlyFrom"/> bytes into the ring and the ring has room for it, the record
-    /// goes to the ring's beginning, after an ordinary padding record to the end (the one every wrap
-    /// writes). A stream whose reader keeps up then cycles through the first part of the ring only,
-    /// which both sides touched moments ago and which is still in their caches, instead of through
-    /// all of it, which has long left them (docs/ring.md, "The wake-up path"). The format is the same.
-    /// </summary>
-    public bool TryClaim(int length, out Span<byte> payload, long wrapEarlyFrom)
+    public bool TryClaim(int length, out Span<byte> payload)
     {
         if (_failure is not null) ThrowHelper.Rethrow(_failure);
         if (_claimed) ThrowHelper.ClaimOutstanding();
@@ -97,14 +87,15 @@ public sealed class RingProducer
         long index = _tailIndex;
         long toEnd = _capacity - index;
         long padding = toEnd < recordLength ? toEnd : 0;
-        // A padding record's length is an int32; the early wrap never needs one longer.
-        if (padding == 0 && index != 0 && index >= wrapEarlyFrom && toEnd <= int.MaxValue && HasRoom(toEnd + recordLength))
-            padding = toEnd;
         long required = padding + recordLength;
-        if (!HasRoom(required))
+        if (required > _capacity - (_tail - _head))
         {
-            payload = default;
-            return false;
+            RefreshHead();
+            if (required > _capacity - (_tail - _head))
+            {
+                payload = default;
+                return false;
+            }
         }
         if (padding != 0)
         {
@@ -198,15 +189,6 @@ public sealed class RingProducer
     {
         SharedMemory.FullFence();
         if (_control.ReadInt32Acquire(RingLayout.ConsumerWaitingOffset) != 0) _signal!.Ring();
-    }
-
-    /// <summary>True when <paramref name="required"/> bytes are free, re-reading the head only if the
-    /// cached one says they are not.</summary>
-    private bool HasRoom(long required)
-    {
-        if (required <= _capacity - (_tail - _head)) return true;
-        RefreshHead();
-        return required <= _capacity - (_tail - _head);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -15,12 +15,6 @@ public sealed class RingStream : Stream
     /// writer copies the next in, instead of waiting for the whole write (docs/ring.md, "The wake-up
     /// path").</summary>
     internal const int RecordBytes = 64 * 1024;
-
-    /// <summary>How far into the ring a stream writes before it goes back to the beginning whenever the
-    /// reader has left room there (<see cref="RingProducer.TryClaim(int, out Span{byte}, long)"/>):
-    /// a quarter of a 1 MiB L2 cache, so what the writer copies in is still cached when the reader
-    /// copies it out (docs/ring.md, "The wake-up path").</summary>
-    internal const long CacheWindow = 256 * 1024;
     private readonly RingChannel _channel;
     private long _recordIndex;    // where the payload of the current record lies in the ring (read in place)
     private int _recordLength;
@@ -129,7 +123,7 @@ public sealed class RingStream : Stream
 
     private static bool TryWriteChunk(RingProducer producer, ReadOnlySpan<byte> chunk)
     {
-        if (!producer.TryClaim(chunk.Length, out Span<byte> target, CacheWindow)) return false;
+        if (!producer.TryClaim(chunk.Length, out Span<byte> target)) return false;
         chunk.CopyTo(target);
         producer.Commit(RecordTypes.StreamData);
         producer.Publish();

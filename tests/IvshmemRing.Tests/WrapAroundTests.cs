@@ -89,44 +89,4 @@ public class WrapAroundTests
         consumer.Release();
         Assert.True(producer.TryClaim(producer.MaxPayload, out _));
     }
-
-    [Fact]
-    public void AnEarlyWrapGoesBackToIndexZeroOnceTheReaderLeftRoomThereAndTheReaderFollows()
-    {
-        using var region = new TestRegion(1 << 20);
-        RingProducer producer = region.ProducerAB();
-        RingConsumer consumer = region.ConsumerAB();
-        long capacity = region.Capacity;
-        const long wrapFrom = 4096;
-        void Write(int length, int type)
-        {
-            Assert.True(producer.TryClaim(length, out Span<byte> target, wrapFrom));
-            target.Fill((byte)type);
-            producer.Commit(type);
-            producer.Publish();
-        }
-        // Below the threshold the records go on where the tail is.
-        for (int i = 0; i < 5; i++) Write(1000, 16 + i);
-        Assert.Equal(5 * 1008, producer.Position);
-        // Past it, but the reader still holds the records at the beginning: no room there, no wrap.
-        Write(100, 21);
-        Assert.Equal(5 * 1008 + 112, producer.Position);
-        // The reader takes everything and releases it: the next record starts the ring again.
-        for (int i = 0; i < 6; i++)
-        {
-            Assert.True(consumer.TryRead(out RingRecord r));
-            Assert.Equal(16 + i, r.Type);
-            Assert.All(r.Payload.ToArray(), b => Assert.Equal((byte)(16 + i), b));
-        }
-        consumer.Release();
-        Write(3, 99);
-        Assert.Equal(capacity + 16, producer.Position);
-        SharedMemory data = region.RingAB.Slice(RingLayout.DataOffset, capacity);
-        Assert.Equal((int)(capacity - (5 * 1008 + 112)), data.ReadInt32(5 * 1008 + 112));
-        Assert.Equal(RecordTypes.Padding, data.ReadInt32(5 * 1008 + 112 + 4));
-        Assert.True(consumer.TryRead(out RingRecord again));
-        Assert.Equal(99, again.Type);
-        Assert.Equal([99, 99, 99], again.Payload.ToArray());
-        Assert.False(consumer.TryRead(out _));
-    }
 }
