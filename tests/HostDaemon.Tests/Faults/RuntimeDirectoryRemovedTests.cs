@@ -39,8 +39,10 @@ public sealed class RuntimeDirectoryRemovedTests
             Eventually.True(() => Count(service, "listening again on") == 2,
                 $"both sockets are bound again (log:\n{service.Process.Log})");
             Assert.Equal(2, Count(service, "was removed while the daemon listened on it"));
-            Eventually.True(() => File.Exists(idFile), $"the id file is saved again (log:\n{service.Process.Log})");
-            Assert.True(service.Process.Log.Contains("the peer id file " + idFile + " was removed while the daemon ran; saved it again", StringComparison.Ordinal), service.Process.Log);
+            // Saved first, then logged: wait for the log line.
+            Eventually.True(() => service.Process.Log.Contains($"the peer id file {idFile} was removed while the daemon ran; saved it again", StringComparison.Ordinal),
+                "the id file is saved again");
+            Assert.True(File.Exists(idFile));
 
             using (HostPeer newcomer = HostPeer.Connect(socket, new HostPeerOptions { TrackPeers = false }))
             {
