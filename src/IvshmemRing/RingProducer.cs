@@ -69,6 +69,11 @@ public sealed class RingProducer
     /// <summary>Bytes committed so far (published or not), as a position.</summary>
     public long Position => _tail;
 
+    /// <summary>The consumer's head as this producer last read it (<see cref="HasSpaceFor"/>,
+    /// <see cref="IsDrained"/> and a full <see cref="TryClaim"/> re-read it): whether a waiting writer's
+    /// consumer is still making progress.</summary>
+    public long ConsumerPosition => _head;
+
     /// <summary>True once a consumer has joined this producer's session.</summary>
     public bool ConsumerJoined => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset) == _session;
 
