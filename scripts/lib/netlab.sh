@@ -150,7 +150,8 @@ netlab_boot() {
   mkfifo "$WORK/$name.ctl.in" "$WORK/$name.ctl.out"
   VM_CONFIG_ARGS=(--config "$WORK/$host/ivshmemd.yaml")
   VM_EXEC_PREFIX=(ip netns exec "$ns")
-  vm_boot "$name" "$name" ctl-guest --ip "${NETLAB_ADDR[$name]}/24" -- \
+  # 768 MiB: the 256 MiB file of the nc check lives in the sender's memory (/tmp).
+  vm_boot "$name" "$name" ctl-guest --ip "${NETLAB_ADDR[$name]}/24" --mem 768 -- \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=52:54:00:70:00:0$n" \
     -chardev "pipe,id=ctl,path=$WORK/$name.ctl" -serial chardev:ctl
   VM_EXEC_PREFIX=()
