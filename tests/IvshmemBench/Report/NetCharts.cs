@@ -30,12 +30,21 @@ internal static class NetCharts
             Path.Combine(dir, "net-throughput"));
         Mixed(results.Throughput.Where(t => t.Experiment == "mixed").ToList(), Path.Combine(dir, "net-mixed"));
         Bars(results.Throughput.Where(t => t.Experiment.StartsWith("limits: ", StringComparison.Ordinal)).ToList(),
-            t => $"{t.Experiment["limits: ".Length..]}\n{NetResultsText.Params(t.Params)}",
+            LimitLabel,
             "What limits the ring path (iperf3 TCP vm-a -> vm-b, 'net' running)",
             Path.Combine(dir, "net-limits"));
         File.WriteAllText(Path.Combine(dir, "table.md"), NetResultsText.Table(results));
         Console.Error.WriteLine($"wrote net-throughput, net-mixed, net-limits (.png, .svg) and table.md to {Path.GetFullPath(dir)}");
         return 0;
+    }
+
+    /// <summary>"offload\non\nMTU 1500": what was varied, then its value a part per line (the bars
+    /// are narrow).</summary>
+    private static string LimitLabel(NetThroughput t)
+    {
+        string varied = t.Experiment["limits: ".Length..];
+        string value = t.Param(varied) ?? "";
+        return $"{varied.Replace("parallel_connections", "connections", StringComparison.Ordinal).Replace('_', ' ')}\n{value.Replace(", ", "\n", StringComparison.Ordinal)}";
     }
 
     private static Color ColourOf(string transport) => transport switch
