@@ -87,6 +87,11 @@ public sealed class RingProducer
     /// null when it was not. Worth a log line: some peer of the region wrote where it should not.</summary>
     public string? ResetReason { get; }
 
+    /// <summary>The consumer's head as this producer last read it (<see cref="HasSpaceFor"/>,
+    /// <see cref="IsDrained"/> and a full <see cref="TryClaim"/> re-read it): whether a waiting writer's
+    /// consumer is still making progress.</summary>
+    public long ConsumerPosition => _head;
+
     /// <summary>True once a consumer has joined this producer's session.</summary>
     public bool ConsumerJoined => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset) == _session;
 
