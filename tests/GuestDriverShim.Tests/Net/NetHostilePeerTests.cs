@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Ivshmem.Agent.Net;
 using Ivshmem.Agent.Protocol;
+using Ivshmem.Peer.Host;
 using Ivshmem.Ring;
 using Xunit.Abstractions;
 

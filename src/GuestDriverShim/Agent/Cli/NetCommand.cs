@@ -72,7 +72,7 @@ internal static class NetCommand
 
     private static Option<string> TunOption(string what) => new("--tun")
     {
-        Description = $"{what}. Default: {DefaultTun}.",
+        Description = $"{what}.",
         HelpName = "NAME",
         DefaultValueFactory = _ => DefaultTun,
     };
@@ -116,7 +116,7 @@ internal static class NetCommand
         Examples =
         [
             new("ivshmem-agent --bind net", "In each VM, as root: from now on, traffic between VMs of the region goes through shared memory."),
-            new("ivshmem-agent --socket /run/ivshmemd/r.sock --peer-name host-a net --address 10.0.0.1", "A host process as a peer, announcing one address."),
+            new("ivshmem-agent -S /run/ivshmemd/r.sock net --address 10.0.0.1", "A host process as a peer of region r, announcing one address."),
             new("ivshmem-agent net status", "What the running net does, peer by peer."),
         ],
         SeeAlso = ["ivshmem-agent forward --help", "ip-route(8)", "docs/guest.md"],
