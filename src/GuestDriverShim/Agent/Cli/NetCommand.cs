@@ -129,7 +129,7 @@ internal static class NetCommand
         Description =
         [
             "Asks the net running with TUN device NAME (through /run/ivshmem-agent/NAME.sock) and prints the device's settings and this side's addresses, then per peer: its state (up, or down and why), the addresses it announced that got routes and the ones refused with the reason, the routes installed, packets and bytes to and from it, and the packets dropped (down: no route any more; stalled: its ring stayed full; too big: larger than a ring record; invalid: not from its addresses or not to ours; refused by kernel: the TUN device would not take it) and how often it stalled.",
-            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, name, id, instance, addresses, unroutable_packets, and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
+            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
         ],
         ExitStatus =
         [
