@@ -45,7 +45,7 @@ public sealed class NetHostilePeerTests(ITestOutputHelper output)
             {
                 "10.77.0.1: one of this machine's own addresses", "0.0.0.0: an unspecified address", "224.0.0.1: a multicast address",
                 "255.255.255.255: the broadcast address", "127.0.0.1: a loopback address", "10.77.0.255: a broadcast address of a network this machine is on",
-                "10.99.0.1: this machine has no route to it", "fe80::1: a link-local address", "10.77.0.2: peer 'b' (id 1) announced it first",
+                "10.99.0.1: this machine has no route to it", "fe80::1: a link-local address", "10.77.0.2: peer 'b' (id", ") announced it first",
                 "::ffff:10.77.0.2: an IPv4-mapped address", "ff02::1: a multicast address",
             })
                 Assert.Contains(expected, line);

@@ -162,6 +162,36 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         }
     }
 
+    [NetFact]
+    public void APeerWhoseNetHangsLosesItsRoutesWithinASecondAndGetsThemBackWhenItAnswers()
+    {
+        // As a guest's agent that stops answering while its VM stays in the peer table: only the
+        // heartbeats can tell.
+        using var pair = new NamespacePair();
+        using var daemon = new NetDaemon();
+        using var a = NetAgentProcess.Start(daemon, pair.A, "a");
+        using var b = NetAgentProcess.Start(daemon, pair.B, "b");
+        try
+        {
+            WaitUntilUp(a, b);
+            var clock = Stopwatch.StartNew();
+            b.Signal(Tmds.Linux.LibC.SIGSTOP);
+            WaitFor(() => pair.A.NetRoutes().Length == 0, TimeSpan.FromSeconds(1), "a's routes to b were still there 1 s after b's net stopped answering");
+            output.WriteLine($"a's routes gone {clock.ElapsedMilliseconds} ms after b's net stopped answering");
+            a.WaitFor("is down: no answer for 0.5 s");
+            // Meanwhile a reaches b over the network (b's own routes are still there, its net frozen:
+            // b's replies are lost until it answers again, so only a's side is checked here).
+            b.Signal(Tmds.Linux.LibC.SIGCONT);
+            WaitFor(() => pair.A.NetRoutes().Contains(pair.A.Tun), TimeSpan.FromSeconds(3), "a did not route to b again after b answered");
+            TransferResult result = TcpTransfer.Run(pair.A, pair.B, pair.B.V4, 16 * MiB);
+            Assert.Equal(result.SentHash, result.ReceivedHash);
+        }
+        finally
+        {
+            output.WriteLine($"--- a ---\n{a.Log}\n--- b ---\n{b.Log}");
+        }
+    }
+
     private static long Allocated(NetAgentProcess agent) => agent.Status().GetProperty("packet_threads_allocated_bytes").GetInt64();
 
     [Fact]
