@@ -70,6 +70,9 @@ internal sealed class NetAgentProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends <paramref name="signal"/> (SIGSTOP freezes it: in the peer table, answering nothing).</summary>
+    public void Signal(int signal) => Assert.Equal(0, kill(_process.Id, signal));
+
     /// <summary>SIGKILL: nothing runs on its side any more; the kernel closes its fds.</summary>
     public void Kill()
     {

@@ -72,7 +72,7 @@ internal static class NetCommand
 
     private static Option<string> TunOption(string what) => new("--tun")
     {
-        Description = $"{what}. Default: {DefaultTun}.",
+        Description = $"{what}.",
         HelpName = "NAME",
         DefaultValueFactory = _ => DefaultTun,
     };
@@ -116,7 +116,7 @@ internal static class NetCommand
         Examples =
         [
             new("ivshmem-agent --bind net", "In each VM, as root: from now on, traffic between VMs of the region goes through shared memory."),
-            new("ivshmem-agent --socket /run/ivshmemd/r.sock --peer-name host-a net --address 10.0.0.1", "A host process as a peer, announcing one address."),
+            new("ivshmem-agent -S /run/ivshmemd/r.sock net --address 10.0.0.1", "A host process as a peer of region r, announcing one address."),
             new("ivshmem-agent net status", "What the running net does, peer by peer."),
         ],
         SeeAlso = ["ivshmem-agent forward --help", "ip-route(8)", "docs/guest.md"],
@@ -129,7 +129,7 @@ internal static class NetCommand
         Description =
         [
             "Asks the net running with TUN device NAME (through /run/ivshmem-agent/NAME.sock) and prints the device's settings and this side's addresses, then per peer: its state (up, or down and why), the addresses it announced that got routes and the ones refused with the reason, the routes installed, packets and bytes to and from it, and the packets dropped (down: no route any more; stalled: its ring stayed full; too big: larger than a ring record; invalid: not from its addresses or not to ours; refused by kernel: the TUN device would not take it) and how often it stalled.",
-            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, name, id, instance, addresses, unroutable_packets, and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
+            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
         ],
         ExitStatus =
         [

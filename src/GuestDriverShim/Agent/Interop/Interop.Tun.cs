@@ -11,7 +11,7 @@ namespace Ivshmem;
 /// The TUN device of <c>ivshmem-agent net</c> (linux/if_tun.h, linux/if.h, linux/virtio_net.h): open
 /// /dev/net/tun, TUNSETIFF, TUNSETOFFLOAD, and one packet per read(2)/write(2). Names are the headers'
 /// own; <c>NetKernelHeaderTests</c> proves every value and layout here against them with a C compiler.
-/// What the flags and offloads do, and why these: docs/guest.md, "The transparent path: net".
+/// What the flags and offloads do, and why these: docs/guest.md, "How net works".
 /// </summary>
 internal static unsafe partial class Interop
 {

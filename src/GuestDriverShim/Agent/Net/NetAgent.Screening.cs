@@ -4,8 +4,8 @@ using static Ivshmem.Interop;
 
 namespace Ivshmem.Agent.Net;
 
-/// <summary>Which of a peer's announced addresses get routes (docs/guest.md, "The transparent path:
-/// net", "What a peer may announce").</summary>
+/// <summary>Which of a peer's announced addresses get routes (docs/guest.md, "What a peer
+/// may announce").</summary>
 internal sealed partial class NetAgent
 {
     /// <summary>Checks every peer's last announcement again (our addresses changed, or a peer that

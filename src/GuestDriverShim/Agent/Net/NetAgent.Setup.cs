@@ -2,8 +2,8 @@ using static Ivshmem.Interop;
 
 namespace Ivshmem.Agent.Net;
 
-/// <summary>What net changes on this machine before it starts, and why (docs/guest.md, "The
-/// transparent path: net", "What it changes").</summary>
+/// <summary>What net changes on this machine before it starts, and why (docs/guest.md, "What net
+/// changes on the machine").</summary>
 internal sealed partial class NetAgent
 {
     /// <summary>

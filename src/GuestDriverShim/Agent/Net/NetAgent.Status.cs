@@ -42,6 +42,7 @@ internal sealed partial class NetAgent
             json.WriteString("instance", $"{_plane.Instance:x16}");
             Strings(json, "addresses", _announced.Select(a => a.ToString()));
             json.WriteNumber("unroutable_packets", Volatile.Read(ref _plane.Unroutable));
+            json.WriteNumber("packet_threads_allocated_bytes", Volatile.Read(ref _plane.SenderAllocated) + Volatile.Read(ref _plane.ReceiverAllocated));
             json.WriteStartArray("peers");
             foreach (PeerLink link in _plane.Links)
             {

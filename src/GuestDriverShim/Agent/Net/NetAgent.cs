@@ -248,8 +248,9 @@ internal sealed partial class NetAgent : IDisposable
             return;
         }
         // A peer that never came up: say why once per reason, except for the moments of every
-        // handshake (no answer yet, not yet accepted).
-        if (down != link.Reason && link.Announcement is not null && !down.StartsWith("it has not accepted", StringComparison.Ordinal))
+        // handshake (not yet accepted) and a refused announcement (Screen said so already).
+        if (down != link.Reason && link.Announcement is not null
+            && !down.StartsWith("it has not accepted", StringComparison.Ordinal) && !down.StartsWith("its announcement was refused", StringComparison.Ordinal))
             _log($"peer {link.Label} gets no routes: {down}");
         link.State = "down";
         link.Reason = down;

@@ -32,6 +32,12 @@ internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevi
     /// <summary>Packets read from the TUN device for an address no peer owns (or not IP at all).</summary>
     public long Unroutable;
 
+    /// <summary>What each packet thread has allocated so far (GC.GetAllocatedBytesForCurrentThread,
+    /// stored after every batch): 'net status' shows it, so that the packet path allocating nothing
+    /// per packet can be checked from outside.</summary>
+    public long SenderAllocated;
+    public long ReceiverAllocated;
+
     /// <summary>The sender stops (after saying bye); then the receiver.</summary>
     public volatile bool SenderStop;
     public volatile bool ReceiverStop;

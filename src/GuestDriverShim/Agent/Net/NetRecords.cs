@@ -7,7 +7,7 @@ namespace Ivshmem.Agent.Net;
 /// <summary>
 /// The ring records of <c>ivshmem-agent net</c>: one record each, on the ring of each direction
 /// between two peers that both run <c>net</c>; the record type says which (MessageTypes). All integers
-/// little-endian. docs/guest.md, "The transparent path: net", says the same in prose.
+/// little-endian. docs/guest.md, "The records on the ring", says the same in prose.
 /// <code>
 /// NetAnnounce   magic u32 "IVNT" | version u16 (1) | flags u16 (0) | instance u64 | count u16
 ///               | reserved u16 (0) | count x { family u8 (4 or 6) | 3 bytes 0 | address 16 B }

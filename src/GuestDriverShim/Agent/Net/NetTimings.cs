@@ -2,7 +2,7 @@ namespace Ivshmem.Agent.Net;
 
 /// <summary>
 /// The clocks of <c>ivshmem-agent net</c>. A peer's routes must go within a second of it stopping
-/// (docs/guest.md, "The transparent path: net"); the limits below add up to well under that, and leave
+/// (docs/guest.md, "How net works"); the limits below add up to well under that, and leave
 /// room for a guest under software emulation that is not scheduled for a few hundred milliseconds.
 /// </summary>
 internal static class NetTimings

@@ -26,6 +26,7 @@ internal sealed class RingToTun(NetPlane plane)
             while (!plane.ReceiverStop)
             {
                 if (!DrainAll()) Idle();
+                Volatile.Write(ref plane.ReceiverAllocated, GC.GetAllocatedBytesForCurrentThread());
             }
         }
         catch (Exception e)

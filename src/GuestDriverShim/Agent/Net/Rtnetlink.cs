@@ -23,7 +23,7 @@ internal sealed record InterfaceLink(int Index, string Name, uint Flags, string 
 /// The rtnetlink calls of <c>ivshmem-agent net</c>, over one NETLINK_ROUTE socket: host routes with
 /// a protocol tag, route lookups, the machine's addresses and interfaces, the TUN device's MTU, queue
 /// length, GSO size and up flag. One caller at a time (the agent's control thread). Layouts and
-/// numbers: Interop.Netlink.cs; what each request does: docs/guest.md, "The transparent path: net".
+/// numbers: Interop.Netlink.cs; what each request does: docs/guest.md, "How net works".
 /// </summary>
 internal sealed class Rtnetlink : IDisposable
 {

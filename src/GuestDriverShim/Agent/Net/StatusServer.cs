@@ -119,8 +119,10 @@ internal sealed class StatusServer : IDisposable
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
             using (client)
             {
+                // Whatever goes wrong with one client (it left, net is stopping and its control loop
+                // no longer answers) ends that client only.
                 try { await client.SendAsync(Encoding.UTF8.GetBytes(status()), SocketFlags.None, _stop.Token); }
-                catch (Exception e) when (e is OperationCanceledException or SocketException or TimeoutException) { /* that client is gone, or we are stopping */ }
+                catch (Exception e) when (e is OperationCanceledException or SocketException or TimeoutException or AggregateException) { }
             }
         }
     }

@@ -7,7 +7,7 @@ namespace Ivshmem.Agent.Net;
 /// virtio_net_hdr (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR), non-blocking, not persistent. With offloads
 /// the kernel hands over TSO super-packets of up to 64 KiB with partial checksums instead of MTU-sized
 /// packets, and a packet read here is written unchanged into the peer's device (docs/guest.md,
-/// "The transparent path: net"). Closing it removes the device and every route through it, so a
+/// "How net works"). Closing it removes the device and every route through it, so a
 /// crashed agent leaves nothing behind.
 /// </summary>
 internal sealed class TunDevice : IDisposable

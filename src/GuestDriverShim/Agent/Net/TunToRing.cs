@@ -77,6 +77,7 @@ internal sealed class TunToRing(NetPlane plane)
                 Dispatch(_frame.AsSpan(0, n), destinations);
             }
             PublishDirty();
+            Volatile.Write(ref plane.SenderAllocated, GC.GetAllocatedBytesForCurrentThread());
             if (count < BatchPackets) return;
             // Under a steady stream the device is never empty: keep the heartbeats going.
             SendControlRecords();
