@@ -4,7 +4,8 @@ themselves print, so that they cannot drift from the parser:
 
   cli-docs.py man PROGRAM BINARY SECTION VERSION DATE   roff page from `BINARY --help` (the root page)
                                                         and `BINARY COMMAND --help` for every command it
-                                                        lists under COMMANDS, one section each
+                                                        lists under COMMANDS (and `BINARY COMMAND SUB
+                                                        --help` for those a command lists), one section each
   cli-docs.py md2man MARKDOWN NAME SECTION VERSION DATE SUMMARY
                                                         roff page from a Markdown document (the subset
                                                         docs/ uses: headings, paragraphs, lists, tables,
@@ -123,12 +124,16 @@ def man(program, binary, section, version, date):
     out = th(program, section, version, date, "System Administration" if section == "8" else "User Commands")
     out += [".SH NAME", f"{esc(program)} \\- {esc(summary)}"]
     out += roff_help(root, skip_name=True)
-    for command in commands(root):
-        text = run_help(binary, command)
+    # Commands, and the commands under a command's own COMMANDS ("net status"), one section each.
+    pending = [[command] for command in commands(root)]
+    while pending:
+        path = pending.pop(0)
+        text = run_help(binary, *path)
         cmd_name, cmd_summary = name_line(text)
-        out.append(f'.SH "{program.upper()} {command.upper()}"')
+        out.append(f'.SH "{program.upper()} {" ".join(path).upper()}"')
         out.append(f"{esc(cmd_name)} \\- {esc(cmd_summary)}")
         out += roff_help(text, heading=".SS", skip_name=True)
+        pending[0:0] = [path + [sub] for sub in commands(text)]
     print("\n".join(out))
 
 
@@ -239,6 +244,10 @@ def completion(program, binary):
             out.append(f'            case $prev in {"|".join(file_opts)}) _filedir; return ;; esac')
         if value_opts:
             out.append(f'            case $prev in {"|".join(value_opts)}) return ;; esac')
+        # A command with commands of its own ("net status") offers them where an operand would go.
+        subs = commands(text)
+        if subs:
+            operand = f'COMPREPLY=($(compgen -W "{" ".join(subs)}" -- "$cur"))'
         out.append(f'            if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "{" ".join(names)}" -- "$cur")); else {operand}; fi')
         out.append("            ;;")
     out += ["    esac", "}", f"complete -F {func} {program}"]

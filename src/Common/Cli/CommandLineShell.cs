@@ -12,10 +12,11 @@ namespace Ivshmem.Cli;
 internal static class CommandLineShell
 {
     /// <summary>Adds <paramref name="commands"/> to <paramref name="root"/>, puts each man page (and
-    /// <paramref name="rootPage"/>) behind --help, and makes a bare program name a usage error that
-    /// lists the commands (exit status <paramref name="usageExitCode"/>).</summary>
+    /// <paramref name="rootPage"/>, and those of <paramref name="subcommandPages"/>: commands the
+    /// commands already hold, as 'net status') behind --help, and makes a bare program name a usage
+    /// error that lists the commands (exit status <paramref name="usageExitCode"/>).</summary>
     public static void AddCommands(RootCommand root, string programName, ManPage rootPage, int usageExitCode,
-        IEnumerable<(Command Command, ManPage Page)> commands)
+        IEnumerable<(Command Command, ManPage Page)> commands, IEnumerable<(Command Command, ManPage Page)>? subcommandPages = null)
     {
         var pages = new Dictionary<Command, ManPage> { [root] = rootPage };
         foreach (var (command, page) in commands)
@@ -23,6 +24,7 @@ internal static class CommandLineShell
             root.Add(command);
             pages.Add(command, page);
         }
+        foreach (var (command, page) in subcommandPages ?? []) pages.Add(command, page);
         foreach (var help in root.Options.OfType<HelpOption>())
             help.Action = new ManPageHelpAction(pages, command => CommandPath(programName, command));
         root.SetAction(parseResult =>

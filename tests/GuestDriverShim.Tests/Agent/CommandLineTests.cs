@@ -19,7 +19,7 @@ public sealed class CommandLineTests
         return (code, output.ToString(), error.ToString());
     }
 
-    public static TheoryData<string> Commands => ["list", "info", "send", "recv", "ping", "bench", "forward"];
+    public static TheoryData<string> Commands => ["list", "info", "send", "recv", "ping", "bench", "forward", "net"];
 
     [Theory]
     [MemberData(nameof(Commands))]

@@ -55,6 +55,7 @@ internal static class AgentApp
         var root = new RootCommand(RootPage.Summary);
         foreach (Option option in new Option[] { CommonOptions.Device, CommonOptions.Socket, CommonOptions.PeerName, CommonOptions.Vectors, CommonOptions.Access, CommonOptions.Map, CommonOptions.Bind, CommonOptions.Quiet })
             root.Add(option);
+        var (net, netPage, netStatus, netStatusPage) = NetCommand.Create();
         CommandLineShell.AddCommands(root, ProgramName, RootPage, ExitCodes.Usage,
         [
             ListCommand.Create(),
@@ -64,7 +65,8 @@ internal static class AgentApp
             MeasureCommands.CreatePing(),
             MeasureCommands.CreateBench(),
             ForwardCommand.Create(),
-        ]);
+            (net, netPage),
+        ], [(netStatus, netStatusPage)]);
         return root;
     }
 
@@ -82,6 +84,7 @@ internal static class AgentApp
             "ivshmem-agent ping --to PEER | --serve --from PEER",
             "ivshmem-agent bench --to PEER | --serve --from PEER",
             "ivshmem-agent forward --listen ADDR --to PEER | --connect ADDR --from PEER",
+            "ivshmem-agent net [--address ADDR]... | net status",
             "ivshmem-agent COMMAND --help",
         ],
         Description =

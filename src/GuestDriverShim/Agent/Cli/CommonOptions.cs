@@ -108,6 +108,14 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary>A wait mode as --wait-mode writes it.</summary>
+    public static string WaitModeName(WaitMode mode) => mode switch
+    {
+        WaitMode.Block => "block",
+        WaitMode.BusyPoll => "poll",
+        _ => "spin",
+    };
+
     public static Option<long> SizeOption(string name, string description, long @default, string helpName = "SIZE") => new(name)
     {
         Description = description + " Bytes, or a number with K, M, G (powers of 1024).",

@@ -19,6 +19,8 @@ namespace Ivshmem.Agent.Protocol;
 /// BenchPull    bytes i64 | chunk i64                              (client asks the server to send)
 /// FwdOpen  connection u32 | FwdData connection u32 + bytes | FwdEof connection u32
 /// FwdCredit connection u32 | bytes i32 | FwdReset connection u32 | message UTF-8
+/// NetAnnounce, NetHeartbeat, NetBye, NetPacket: 'net' (addresses, liveness, IP packets); their
+///          layout is in Net/NetRecords.cs
 /// </code>
 /// A conversation id is random per client run: replies carry it, so a client never mistakes what was
 /// left in a ring by an earlier run for an answer to its own request.
@@ -41,12 +43,17 @@ internal static class MessageTypes
     public const int FwdEof = RecordTypes.FirstApplicationType + 18;
     public const int FwdCredit = RecordTypes.FirstApplicationType + 19;
     public const int FwdReset = RecordTypes.FirstApplicationType + 20;
+    public const int NetAnnounce = RecordTypes.FirstApplicationType + 32;
+    public const int NetHeartbeat = RecordTypes.FirstApplicationType + 33;
+    public const int NetBye = RecordTypes.FirstApplicationType + 34;
+    public const int NetPacket = RecordTypes.FirstApplicationType + 35;
 
     public static string Name(int type) => type switch
     {
         Hello => "Hello", Accept => "Accept", Data => "Data", End => "End", Ack => "Ack", Abort => "Abort",
         Bye => "Bye", Ping => "Ping", Pong => "Pong", BenchResult => "BenchResult", BenchPull => "BenchPull",
         FwdOpen => "FwdOpen", FwdData => "FwdData", FwdEof => "FwdEof", FwdCredit => "FwdCredit", FwdReset => "FwdReset",
+        NetAnnounce => "NetAnnounce", NetHeartbeat => "NetHeartbeat", NetBye => "NetBye", NetPacket => "NetPacket",
         _ => $"type {type}",
     };
 }
