@@ -178,7 +178,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
             b.Signal(Tmds.Linux.LibC.SIGSTOP);
             WaitFor(() => pair.A.NetRoutes().Length == 0, TimeSpan.FromSeconds(1), "a's routes to b were still there 1 s after b's net stopped answering");
             output.WriteLine($"a's routes gone {clock.ElapsedMilliseconds} ms after b's net stopped answering");
-            a.WaitFor("is down: no answer for 0.5 s");
+            a.WaitFor("is down: no answer for 0.4 s");
             // Meanwhile a reaches b over the network (b's own routes are still there, its net frozen:
             // b's replies are lost until it answers again, so only a's side is checked here).
             b.Signal(Tmds.Linux.LibC.SIGCONT);
@@ -213,7 +213,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(clock.Elapsed < limit, failure);
+            Assert.True(clock.Elapsed < limit, $"{failure} (waited {clock.ElapsedMilliseconds} ms)");
             Thread.Sleep(10);
         }
     }
