@@ -20,6 +20,8 @@
 #                           the script's on_fail hook (e.g. show the logs), exit 1
 #   title MESSAGE...        "== MESSAGE" on standard output (the demos' steps)
 #   indent [MORE]           copies standard input indented by three spaces and MORE
+#   parse_size SIZE         prints SIZE (bytes, or a number with K, M, G, T: powers of 1024) in bytes;
+#                           a usage error when it is not one, or not 1 byte..1T
 
 : "${REPO:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${PROG:=$(basename "$0")}"
@@ -40,3 +42,16 @@ fail() {
 }
 title() { printf '== %s\n' "$*"; }
 indent() { sed "s/^/   ${1:-}/"; }
+
+parse_size() {
+  [[ $1 =~ ^([0-9]{1,13})([KMGT]?)$ ]] ||
+    usage_error "'$1' is not a size; write bytes or a number with K, M, G, e.g. 256M"
+  local unit
+  case ${BASH_REMATCH[2]} in
+    K) unit=$((1 << 10)) ;; M) unit=$((1 << 20)) ;; G) unit=$((1 << 30)) ;; T) unit=$((1 << 40)) ;; *) unit=1 ;;
+  esac
+  local bytes=$((10#${BASH_REMATCH[1]} * unit))
+  [ "$bytes" -ge 1 ] || usage_error "the size must be at least 1 byte, not '$1'"
+  [ "$bytes" -le $((1 << 40)) ] || usage_error "the size must be at most 1T, not '$1'"
+  printf '%s\n' "$bytes"
+}

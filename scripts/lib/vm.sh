@@ -12,6 +12,8 @@
 #                   daemon runs: (--config FILE) or (--demo DIR)
 #   VM_APPEND       (optional) more guest kernel parameters, e.g. ivshmem.e2e.mib=64
 #   VM_VERBOSE      (optional array) (--verbose) copies the guests' consoles to stderr
+#   VM_EXEC_PREFIX  (optional array, per vm_boot) runs the guest's QEMU through it, e.g.
+#                   (ip netns exec NS) for a guest of another simulated host (scripts/lib/netlab.sh)
 #   GUEST_TIMEOUT   (optional) seconds a guest may run in all (default 420)
 #   START           (optional) the EPOCHREALTIME vm_elapsed counts from (default: when sourced)
 #   FAILED, KEEP    for vm_exit: 1 once fail has shown the logs; 1 to keep WORK
@@ -21,16 +23,23 @@
 # both scripts; one build at a time (flock), so concurrent runs wait and then find it up to date.
 
 VM_CACHE="${IVSHMEM_CACHE:-$REPO/.cache}/vm-e2e"
-# Guest-side scripts put into the image. Both callers' scripts go into one image, so that switching
-# between vm-e2e and the demo does not rebuild it.
+# Guest-side scripts put into the image. Every caller's scripts and packages go into one image, so
+# that switching between vm-e2e, the demo and the network tests does not rebuild it.
 VM_GUEST_FILES=(
   "$REPO/scripts/guest/e2e-guest:/usr/bin/e2e-guest"
   "$REPO/scripts/guest/demo-guest:/usr/bin/demo-guest"
+  "$REPO/scripts/guest/ctl-guest:/usr/bin/ctl-guest"
+  "$REPO/scripts/guest/net-guest:/usr/bin/net-guest"
 )
+# What 'ivshmem-agent net' and its tests need in the guest (docs/guest.md, "The network lab"):
+# the tun module, and Debian's unmodified iperf3 with the two libraries that come from
+# its own source package and libsctp (libc, libm, libcrypto and the loader come from the host).
+VM_GUEST_EXTRAS=(--module tun --deb iperf3 --deb libiperf0 --deb libsctp1)
 DAEMON_PID=
 : "${START:=$EPOCHREALTIME}"
 [ -n "${VM_VERBOSE+set}" ] || VM_VERBOSE=()
 [ -n "${VM_CONFIG_ARGS+set}" ] || VM_CONFIG_ARGS=()
+[ -n "${VM_EXEC_PREFIX+set}" ] || VM_EXEC_PREFIX=()
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -85,7 +94,7 @@ vm_build() {
   log "building the guest image (scripts/build-test-guest)"
   local out spec adds=()
   for spec in "${VM_GUEST_FILES[@]}"; do adds+=(--add "$spec"); done
-  out=$("$REPO/scripts/build-test-guest" --agent "$GUEST_AGENT" "${adds[@]}" \
+  out=$("$REPO/scripts/build-test-guest" --agent "$GUEST_AGENT" "${adds[@]}" "${VM_GUEST_EXTRAS[@]}" \
           --out "$VM_CACHE/image" 2>"$WORK/build-guest.log") || { cat "$WORK/build-guest.log" >&2; fail "build-test-guest failed"; }
   IMAGE=$(tail -n 1 <<<"$out")
   flock -u 8
@@ -147,7 +156,7 @@ vm_boot() {
   VM_QEMU_ARGS=()
   mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" --format lines)
   [ ${#VM_QEMU_ARGS[@]} -gt 0 ] || fail "ivshmemd qemu-args $name printed nothing"
-  "$REPO/scripts/run-test-guest" --cache "$IMAGE" --name "$name" --vfio --mem 512 --timeout "${GUEST_TIMEOUT:-420}" \
+  "${VM_EXEC_PREFIX[@]}" "$REPO/scripts/run-test-guest" --cache "$IMAGE" --name "$name" --vfio --mem 512 --timeout "${GUEST_TIMEOUT:-420}" \
     --log "$WORK/$label.console" --append "${VM_APPEND:+$VM_APPEND }no_timer_check" --cmd "$cmd" \
     "${VM_VERBOSE[@]}" "${runner[@]}" -- "${VM_QEMU_ARGS[@]}" -pidfile "$WORK/$label.pid" "${qemu[@]}" \
     >"$WORK/$label.out" 2>"$WORK/$label.err" &

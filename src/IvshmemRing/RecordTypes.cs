@@ -7,6 +7,9 @@ public static class RecordTypes
     /// <summary>Fills the end of a ring's data area before a wrap; never seen by applications.</summary>
     public const int Padding = RingLayout.PaddingType;
 
+    /// <summary>Opens a producer session (its payload is the session id); never seen by applications.</summary>
+    public const int SessionStart = RingLayout.SessionStartType;
+
     /// <summary>A piece of a byte stream (<see cref="RingStream"/>).</summary>
     public const int StreamData = 1;
 

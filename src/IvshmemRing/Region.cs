@@ -58,6 +58,20 @@ public sealed class Region
         return new Region(memory, g, formatId);
     }
 
+    /// <summary>Writes the header again from this side's own geometry and format id (never read back):
+    /// the daemon does it whenever a peer leaves, so a header a peer scribbled on does not outlive it.</summary>
+    public void RewriteHeader() => WriteHeader(Memory, Geometry, FormatId);
+
+    /// <summary>Clears the control block of ring <paramref name="from"/> -&gt; <paramref name="to"/>: an
+    /// empty ring at position 0 with no session. Only for a ring neither of whose ends is in use (the
+    /// daemon, when both slots are empty): a producer or consumer still running on it would find its
+    /// positions gone.</summary>
+    public void ResetRing(int from, int to)
+    {
+        if (from == to) throw new ArgumentOutOfRangeException(nameof(to), "a slot has no ring to itself");
+        Memory.Clear(Geometry.RingIndex(from, to), RingLayout.ControlSize);
+    }
+
     /// <summary>Every header field, the reserved bytes cleared, the magic last with release. The peer
     /// table generation is kept (readers only compare it).</summary>
     private static void WriteHeader(SharedMemory memory, RegionGeometry g, ulong formatId)

@@ -22,6 +22,8 @@ public sealed class RingConsumer
 
     private bool _joined;
     private ulong _session;
+    private bool _wakeAfterAdopt; // the adopted session's start freed space and no producer was told yet
+    private ulong _adopted;      // the session whose start this consumer skipped to (joined once its start record is read)
     private long _head;          // next record's position (records below it may still be in use)
     private long _headIndex;     // _head mod capacity
     private long _released;      // the head as last stored in shared memory
@@ -219,29 +221,86 @@ public sealed class RingConsumer
         _tail = tail;
     }
 
-    /// <summary>Joins the producer's session if it is addressed to this consumer's epoch.</summary>
+    /// <summary>
+    /// Joins the producer's session if it is addressed to this consumer's epoch, in two steps: adopt
+    /// it (skip to its start, which frees the old session's records for the producer), then check that
+    /// its first record is the session-start record naming it. The start position is a value in shared
+    /// memory that any peer of the region can rewrite; the record is what makes a start that was
+    /// forged (skipping records) or rewound (replaying an old session) fail here instead of being read.
+    /// </summary>
     private bool TryJoin()
     {
         ulong session = (ulong)_control.ReadInt64Acquire(RingLayout.ProducerSessionOffset);
         if (session == 0 || RingSession.ConsumerEpoch(session) != _epoch) return false;
+        if (session != _adopted && Adopt(session)) return true;
+        while (true)
+        {
+            if (_tail == _head)
+            {
+                RefreshTail();
+                if (_tail == _head)
+                {
+                    // Skipping to the start freed the old session's records: a producer that waits
+                    // for room for its start record must hear of it (once).
+                    if (_wakeAfterAdopt && _signal is not null) WakeProducerIfWaiting();
+                    _wakeAfterAdopt = false;
+                    return false;
+                }
+            }
+            long index = _headIndex;
+            int recordLength = _data.ReadInt32(index + RingLayout.LengthOffset);
+            int type = _data.ReadInt32(index + RingLayout.TypeOffset);
+            if (type == RingLayout.PaddingType)
+            {
+                SkipPadding(index, recordLength, _tail - _head);
+                continue;
+            }
+            int expected = RingLayout.SessionStartPayload + RingLayout.RecordHeaderSize;
+            if (type != RingLayout.SessionStartType || recordLength != expected || index + expected > _capacity
+                || (ulong)_data.ReadInt64(index + RingLayout.RecordHeaderSize) != session)
+                Fail($"session 0x{session:X16} does not begin with its session-start record at position {_head} (found type {type}, length {recordLength}): " +
+                     "the session's start or id in the control block was rewritten by a peer of the region (a forged or replayed session)");
+            Advance(index, RingLayout.SessionStartPayload);
+            MarkJoined(session);
+            return true;
+        }
+    }
+
+    /// <summary>Takes a session's start as this consumer's position. True when it is a session this slot
+    /// already joined (this process restarted while the producer kept writing): then reading goes on
+    /// from the released head, and there is no start record to check.</summary>
+    private bool Adopt(ulong session)
+    {
         ulong joined = (ulong)_control.ReadInt64(RingLayout.ConsumerSessionOffset);
         long head = _control.ReadInt64(RingLayout.HeadOffset);
-        // An earlier consumer of this slot already joined this very session (this process restarted
-        // while the producer kept writing): continue where it stopped. Otherwise skip to the start.
-        long start = joined == session ? head : _control.ReadInt64(RingLayout.SessionStartOffset);
+        bool resumed = joined == session;
+        long start = resumed ? head : _control.ReadInt64(RingLayout.SessionStartOffset);
         long tail = _control.ReadInt64Acquire(RingLayout.TailOffset);
         if (head < 0 || start < head || tail < start || tail - start > _capacity || (start & (RingLayout.RecordAlignment - 1)) != 0)
             Fail($"cannot join session 0x{session:X16}: head {head}, session start {start} and tail {tail} are inconsistent for a capacity of {_capacity}");
-        _session = session;
+        _adopted = session;
         _head = _released = start;
         _headIndex = start % _capacity;
         _tail = tail;
-        _joined = true;
         _control.WriteInt64Release(RingLayout.HeadOffset, start);
+        if (resumed) MarkJoined(session);
+        else _wakeAfterAdopt = true;
+        return resumed;
+    }
+
+    private void MarkJoined(ulong session)
+    {
+        _session = session;
+        _joined = true;
+        _wakeAfterAdopt = false;
+        if (_head != _released)
+        {
+            _released = _head;
+            _control.WriteInt64Release(RingLayout.HeadOffset, _head);
+        }
         _control.WriteInt64Release(RingLayout.ConsumerSessionOffset, (long)session);
         // Skipping to the start may have freed space a producer is waiting for.
         if (_signal is not null) WakeProducerIfWaiting();
-        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

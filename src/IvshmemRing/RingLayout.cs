@@ -20,12 +20,15 @@ namespace Ivshmem.Ring;
 /// +---------------------------------------------------------------+
 /// |               Length: header + payload bytes (i32)            |
 /// +---------------------------------------------------------------+
-/// |               Type (i32): -1 padding, others the application's|
+/// |   Type (i32): -1 padding, -2 session start, others the app's  |
 /// +---------------------------------------------------------------+
 /// |                 Payload, Length - 8 bytes ...                 |
 /// +---------------------------------------------------------------+
 /// A record occupies align8(Length) bytes and never wraps: when it does not fit before the end of
 /// the data area, a padding record fills the rest and the record starts at index 0.
+/// Every session's first record is a session-start record (type -2) whose payload is the u64 session
+/// id: a consumer joining a session checks it is there, so a forged or rewound session start (a
+/// write to the control block alone) cannot make it skip or replay records.
 /// </code>
 /// Positions are 64-bit byte counters that only grow; index = position mod capacity, which each side
 /// tracks privately next to its own position, so the hot path neither divides nor trusts an index
@@ -57,6 +60,15 @@ public static class RingLayout
 
     /// <summary>The type of the record that fills the end of the data area before a wrap.</summary>
     public const int PaddingType = -1;
+
+    /// <summary>The type of a session's first record; its payload is the session id (u64).</summary>
+    public const int SessionStartType = -2;
+
+    /// <summary>Payload bytes of the session-start record.</summary>
+    public const int SessionStartPayload = 8;
+
+    /// <summary>Ring bytes the session-start record takes: every session's data begins this far after its start.</summary>
+    public const int SessionStartRecordSize = RecordHeaderSize + SessionStartPayload;
 
     /// <summary>Never more than this in one record, however large the ring: big records only hurt
     /// (they keep the consumer waiting for the whole record and fall out of the cache).</summary>

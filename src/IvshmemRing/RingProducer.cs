@@ -27,6 +27,7 @@ public sealed class RingProducer
     private long _claimIndex;    // where the claimed record's header is
     private long _claimPadding;  // bytes of padding written before it at the wrap
     private int _claimLength;
+    private bool _sessionStartPending;
     private RingCorruptedException? _failure;
 
     /// <param name="ring">The ring's memory: control block and data (<see cref="Region.RingMemory"/>).</param>
@@ -44,17 +45,30 @@ public sealed class RingProducer
         _signal = signal;
         _session = session;
 
-        // Continue from this ring's tail (earlier sessions' records stay below the new start).
+        // Continue from this ring's tail (earlier sessions' records stay below the new start). A control
+        // block that no producer and consumer could have left (a peer of the region wrote garbage into
+        // it) is reset to an empty ring instead of failing every open until the daemon restarts: nobody
+        // has joined the new session yet, so no reader loses a record it was promised.
         long tail = _control.ReadInt64(RingLayout.TailOffset);
         long head = _control.ReadInt64Acquire(RingLayout.HeadOffset);
         if (tail < 0 || head < 0 || head > tail || tail - head > _capacity || (tail & (RingLayout.RecordAlignment - 1)) != 0)
-            throw new RingCorruptedException(name, $"cannot open: tail {tail} and head {head} are inconsistent for a capacity of {_capacity}");
+        {
+            ResetReason = $"tail {tail} and head {head} were inconsistent for a capacity of {_capacity}; the ring was reset to empty";
+            tail = head = 0;
+            _control.WriteInt64(RingLayout.HeadOffset, 0);
+            _control.WriteInt64(RingLayout.ConsumerSessionOffset, 0);
+            _control.WriteInt64Release(RingLayout.TailOffset, 0);
+        }
         _tail = _published = tail;
         _tailIndex = tail % _capacity;
         _head = head;
         _control.WriteInt64(RingLayout.SessionStartOffset, tail);
         _control.WriteInt32(RingLayout.ProducerWaitingOffset, 0);
         _control.WriteInt64Release(RingLayout.ProducerSessionOffset, (long)session);
+        // The session's first record names it; written now, or with the first claim once the old
+        // session's unread records have made room.
+        _sessionStartPending = true;
+        TryWriteSessionStart();
     }
 
     public string Name { get; }
@@ -68,6 +82,10 @@ public sealed class RingProducer
 
     /// <summary>Bytes committed so far (published or not), as a position.</summary>
     public long Position => _tail;
+
+    /// <summary>Why the ring was reset when this producer opened it (its control block was garbage), or
+    /// null when it was not. Worth a log line: some peer of the region wrote where it should not.</summary>
+    public string? ResetReason { get; }
 
     /// <summary>The consumer's head as this producer last read it (<see cref="HasSpaceFor"/>,
     /// <see cref="IsDrained"/> and a full <see cref="TryClaim"/> re-read it): whether a waiting writer's
@@ -87,7 +105,16 @@ public sealed class RingProducer
         if (_failure is not null) ThrowHelper.Rethrow(_failure);
         if (_claimed) ThrowHelper.ClaimOutstanding();
         if ((uint)length > (uint)_maxPayload) ThrowHelper.TooLong(length, _maxPayload);
+        if (_sessionStartPending && !TryWriteSessionStart())
+        {
+            payload = default;
+            return false;
+        }
+        return TryClaimRecord(length, out payload);
+    }
 
+    private bool TryClaimRecord(int length, out Span<byte> payload)
+    {
         long recordLength = RingLayout.Align(length + RingLayout.RecordHeaderSize);
         long index = _tailIndex;
         long toEnd = _capacity - index;
@@ -124,7 +151,12 @@ public sealed class RingProducer
     {
         if (!_claimed) ThrowHelper.NoClaim();
         if ((uint)length > (uint)_claimLength) ThrowHelper.CommitTooLong(length, _claimLength);
-        if (type == RingLayout.PaddingType) ThrowHelper.ReservedType(type);
+        if (type is RingLayout.PaddingType or RingLayout.SessionStartType) ThrowHelper.ReservedType(type);
+        CommitRecord(length, type);
+    }
+
+    private void CommitRecord(int length, int type)
+    {
         long index = _claimIndex;
         int recordLength = length + RingLayout.RecordHeaderSize;
         _data.WriteInt32(index + RingLayout.TypeOffset, type);
@@ -166,6 +198,7 @@ public sealed class RingProducer
     public bool HasSpaceFor(int length)
     {
         if (_failure is not null) ThrowHelper.Rethrow(_failure);
+        if (_sessionStartPending && !TryWriteSessionStart()) return false;
         long recordLength = RingLayout.Align(length + RingLayout.RecordHeaderSize);
         long toEnd = _capacity - _tailIndex;
         long required = (toEnd < recordLength ? toEnd : 0) + recordLength;
@@ -203,6 +236,17 @@ public sealed class RingProducer
         if (head < _head || head > _published)
             Fail($"the consumer's head {head} is outside [{_head}, {_published}]: it went backwards or past the published tail");
         _head = head;
+    }
+
+    /// <summary>Writes and publishes the session-start record (see <see cref="RingLayout"/>) if it fits.</summary>
+    private bool TryWriteSessionStart()
+    {
+        if (!TryClaimRecord(RingLayout.SessionStartPayload, out Span<byte> payload)) return false;
+        System.Runtime.InteropServices.MemoryMarshal.Write(payload, in _session);
+        CommitRecord(RingLayout.SessionStartPayload, RingLayout.SessionStartType);
+        _sessionStartPending = false;
+        Publish();
+        return true;
     }
 
     private void Fail(string message)

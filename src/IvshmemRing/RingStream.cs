@@ -5,7 +5,9 @@ namespace Ivshmem.Ring;
 /// PipeReader.Create). Writes are split into records of at most <see cref="RingChannel.MaxPayload"/>
 /// bytes and each record is published as soon as it is written, so the reader copies out while the
 /// writer copies in. Reads copy from the records in place and release them in one store per read.
-/// Disposing sends end-of-stream; the reader then gets 0 from Read.
+/// Disposing sends end-of-stream, which carries the number of bytes this stream wrote (u64); the
+/// reader then gets 0 from Read, or <see cref="RingCorruptedException"/> when that is not what it
+/// read (records were skipped or replayed by a peer rewriting the ring's control block).
 /// <para>One reader and one writer at a time (they may be different threads).</para>
 /// </summary>
 public sealed class RingStream : Stream
@@ -17,6 +19,8 @@ public sealed class RingStream : Stream
     private bool _hasRecord;      // a record is peeked and partly read
     private bool _endOfStream;
     private bool _disposed;
+    private long _written;        // bytes written through this stream: what its end record carries
+    private long _read;           // bytes read through this stream: checked against the writer's count
 
     internal RingStream(RingChannel channel) => _channel = channel;
 
@@ -103,7 +107,12 @@ public sealed class RingStream : Stream
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Sends end-of-stream without waiting for the reader.</summary>
-    public void CompleteWriting() => _channel.Send([], RecordTypes.StreamEnd);
+    public void CompleteWriting()
+    {
+        Span<byte> total = stackalloc byte[sizeof(long)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(total, _written);
+        _channel.Send(total, RecordTypes.StreamEnd);
+    }
 
     protected override void Dispose(bool disposing)
     {
@@ -116,12 +125,13 @@ public sealed class RingStream : Stream
         base.Dispose(disposing);
     }
 
-    private static bool TryWriteChunk(RingProducer producer, ReadOnlySpan<byte> chunk)
+    private bool TryWriteChunk(RingProducer producer, ReadOnlySpan<byte> chunk)
     {
         if (!producer.TryClaim(chunk.Length, out Span<byte> target)) return false;
         chunk.CopyTo(target);
         producer.Commit(RecordTypes.StreamData);
         producer.Publish();
+        _written += chunk.Length;
         return true;
     }
 
@@ -138,6 +148,7 @@ public sealed class RingStream : Stream
                 if (!consumer.TryPeek(out _recordIndex, out _recordLength, out int type)) break;
                 if (type == RecordTypes.StreamEnd)
                 {
+                    CheckEnd(consumer);
                     consumer.Consume(_recordIndex, _recordLength);
                     _endOfStream = true;
                     break;
@@ -151,6 +162,7 @@ public sealed class RingStream : Stream
             consumer.PayloadAt(_recordIndex, _recordLength).Slice(_recordOffset, n).CopyTo(buffer[copied..]);
             _recordOffset += n;
             copied += n;
+            _read += n;
             if (_recordOffset == _recordLength)
             {
                 consumer.Consume(_recordIndex, _recordLength);
@@ -159,5 +171,18 @@ public sealed class RingStream : Stream
         }
         consumer.Release();
         return copied;
+    }
+
+    /// <summary>The end record must carry exactly what this side read; anything else means records of
+    /// the stream were lost, skipped or replayed on the way (the payload itself is not authenticated:
+    /// see docs/ring.md, "One region, one trust domain").</summary>
+    private void CheckEnd(RingConsumer consumer)
+    {
+        ReadOnlySpan<byte> payload = consumer.PayloadAt(_recordIndex, _recordLength);
+        if (payload.Length != sizeof(long))
+            throw new RingCorruptedException(consumer.Name, $"an end-of-stream record of {payload.Length} bytes arrived (it carries the stream's length in {sizeof(long)})");
+        long sent = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(payload);
+        if (sent != _read)
+            throw new RingCorruptedException(consumer.Name, $"the stream ended after {_read} bytes, but its writer sent {sent}: records were skipped or replayed");
     }
 }

@@ -24,7 +24,7 @@ internal static class ThrowHelper
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ReservedType(int type) =>
-        throw new ArgumentOutOfRangeException(nameof(type), $"record type {type} is reserved for padding");
+        throw new ArgumentOutOfRangeException(nameof(type), $"record type {type} is reserved (-1 padding, -2 session start)");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     internal static void DestinationTooSmall(int length, int available) =>

@@ -18,11 +18,12 @@ public class PublishProtocolTests
             span.Fill((byte)i);
             producer.Commit(RecordTypes.FirstApplicationType + i);
         }
-        Assert.Equal(0, region.RingAB.ReadInt64(RingLayout.TailOffset));
+        // Only the session-start record the producer published when it opened.
+        Assert.Equal(RingLayout.SessionStartRecordSize, region.RingAB.ReadInt64(RingLayout.TailOffset));
         Assert.False(consumer.TryRead(out _));
 
         producer.Publish();
-        Assert.Equal(5 * 24, region.RingAB.ReadInt64(RingLayout.TailOffset)); // 8 header + 10 payload -> 24 aligned
+        Assert.Equal(RingLayout.SessionStartRecordSize + 5 * 24, region.RingAB.ReadInt64(RingLayout.TailOffset)); // 8 header + 10 payload -> 24 aligned
         for (int i = 0; i < 5; i++)
         {
             Assert.True(consumer.TryRead(out RingRecord r));
@@ -40,11 +41,15 @@ public class PublishProtocolTests
         Assert.True(producer.TryWrite([1, 2, 3], type: 77));
         Assert.True(producer.TryWrite([4], type: 78));
         SharedMemory data = region.RingAB.Slice(RingLayout.DataOffset, region.Capacity);
-        Assert.Equal(11, data.ReadInt32(0));
-        Assert.Equal(77, data.ReadInt32(4));
-        Assert.Equal(new byte[] { 1, 2, 3 }, data.Span(8, 3).ToArray());
-        Assert.Equal(9, data.ReadInt32(16));
-        Assert.Equal(78, data.ReadInt32(20));
+        // The session opens with its session-start record: length 16, type -2, the session id.
+        Assert.Equal(16, data.ReadInt32(0));
+        Assert.Equal(-2, data.ReadInt32(4));
+        Assert.Equal((long)producer.Session, data.ReadInt64(8));
+        Assert.Equal(11, data.ReadInt32(16));
+        Assert.Equal(77, data.ReadInt32(20));
+        Assert.Equal(new byte[] { 1, 2, 3 }, data.Span(24, 3).ToArray());
+        Assert.Equal(9, data.ReadInt32(32));
+        Assert.Equal(78, data.ReadInt32(36));
     }
 
     [Fact]
@@ -56,9 +61,9 @@ public class PublishProtocolTests
         Assert.True(producer.TryWrite(new byte[100]));
         Assert.True(producer.TryWrite(new byte[100]));
         Assert.True(consumer.TryRead(out _));
-        Assert.Equal(0, region.RingAB.ReadInt64(RingLayout.HeadOffset));
+        Assert.Equal(RingLayout.SessionStartRecordSize, region.RingAB.ReadInt64(RingLayout.HeadOffset)); // joining consumed the start record
         consumer.Release();
-        Assert.Equal(112, region.RingAB.ReadInt64(RingLayout.HeadOffset));
+        Assert.Equal(RingLayout.SessionStartRecordSize + 112, region.RingAB.ReadInt64(RingLayout.HeadOffset));
     }
 
     [Fact]
@@ -98,7 +103,7 @@ public class PublishProtocolTests
         Assert.True(consumer.TryRead(out RingRecord r));
         Assert.Equal(new byte[] { 9, 9, 9 }, r.Payload.ToArray());
         Assert.False(consumer.TryRead(out _));
-        Assert.Equal(16, producer.Position);
+        Assert.Equal(RingLayout.SessionStartRecordSize + 16, producer.Position);
     }
 
     [Fact]
@@ -111,6 +116,7 @@ public class PublishProtocolTests
         Assert.Throws<InvalidOperationException>(() => producer.TryClaim(8, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => producer.Commit(9, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => producer.Commit(8, RecordTypes.Padding));
+        Assert.Throws<ArgumentOutOfRangeException>(() => producer.Commit(8, RecordTypes.SessionStart));
     }
 
     [Fact]

@@ -111,9 +111,10 @@ public class RingPropertyTests
     {
         private readonly Queue<(byte[] Message, int Type, long End)> _published = new();
         private readonly List<(byte[] Message, int Type, long End)> _committed = [];
-        private long _tail, _readPosition, _released;
+        // The producer's session-start record comes first (consumed when the consumer joins).
+        private long _tail = RingLayout.SessionStartRecordSize, _readPosition, _released;
 
-        public long Published { get; private set; }
+        public long Published { get; private set; } = RingLayout.SessionStartRecordSize;
 
         public bool Fits(int size)
         {
@@ -140,6 +141,8 @@ public class RingPropertyTests
 
         public bool TryRead(out byte[] message, out int type)
         {
+            // The consumer's first read joins the session and releases its start record at once.
+            if (_readPosition == 0) _readPosition = _released = RingLayout.SessionStartRecordSize;
             if (!_published.TryDequeue(out var next)) { message = []; type = 0; return false; }
             (message, type, _readPosition) = (next.Message, next.Type, next.End);
             return true;

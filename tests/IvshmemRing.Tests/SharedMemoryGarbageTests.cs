@@ -25,8 +25,7 @@ public sealed class SharedMemoryGarbageTests
     public void AnUnknownRecordTypeOnAByteStreamIsRingCorruptedException()
     {
         using var region = new TestRegion();
-        RingChannel a = RingChannel.Open(region.Region, 0, 1, null, PollingWaiter.Instance);
-        RingChannel b = RingChannel.Open(region.Region, 1, 0, null, PollingWaiter.Instance);
+        (RingChannel a, RingChannel b) = region.PollingChannels();
         Assert.True(a.Producer.TryWrite(new byte[16], type: 5));
         a.Producer.Publish();
 

@@ -27,6 +27,10 @@ internal sealed class TestRegion : IDisposable
     public RingProducer ProducerAB(IRingSignal? signal = null) => new(RingAB, RingSession.New(B.Epoch), signal, "ring 0->1");
     public RingConsumer ConsumerAB(IRingSignal? signal = null) => new(RingAB, B.Epoch, signal, "ring 0->1");
 
+    /// <summary>a's and b's channels to each other, polling (no doorbells).</summary>
+    public (RingChannel A, RingChannel B) PollingChannels() =>
+        (RingChannel.Open(Region, 0, 1, null, PollingWaiter.Instance), RingChannel.Open(Region, 1, 0, null, PollingWaiter.Instance));
+
     public void Dispose() => _mapping.Dispose();
 }
 

@@ -73,8 +73,8 @@ public class WrapAroundTests
         long eighth = region.Capacity / 8;          // a full record: MaxPayload + header
         Assert.Equal(eighth, producer.MaxPayload + 8);
 
-        // Move the tail to eighth - 32, all consumed.
-        Assert.True(producer.TryWrite(new byte[eighth - 40]));
+        // Move the tail to eighth - 32 (the session-start record included), all consumed.
+        Assert.True(producer.TryWrite(new byte[eighth - 40 - RingLayout.SessionStartRecordSize]));
         Assert.True(consumer.TryRead(out _));
         consumer.Release();
         // Leave 7/8 capacity - 32 unconsumed, ending 64 bytes before the end of the ring.

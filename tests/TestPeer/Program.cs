@@ -13,6 +13,7 @@ try
         "scribble" => Scribbler.Run(args2),
         "throughput" => Throughput.Run(args2),
         "sink" => Throughput.Sink(args2),
+        "attacks" => AttackCases.Run(args2),
         _ => throw new ArgumentException($"unknown role '{args2.Role}'"),
     };
 }

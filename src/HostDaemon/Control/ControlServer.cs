@@ -26,8 +26,12 @@ internal sealed class ControlServer : IAsyncDisposable
     private readonly Func<StatusReport> _report;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();   // the listener is swapped by the watch loop and closed by DisposeAsync
+    private readonly SocketFileWatch _watch;
     private Socket? _listener;
     private Task? _acceptLoop;
+    private Task? _watchLoop;
+    private bool _lost;                       // the socket file was removed and binding again failed
 
     public ControlServer(string path, string? group, Func<StatusReport> report, ILogger log)
     {
@@ -35,6 +39,7 @@ internal sealed class ControlServer : IAsyncDisposable
         _group = group;
         _report = report;
         _log = log;
+        _watch = new SocketFileWatch(path, "control socket", log);
     }
 
     /// <summary>Listens on the control socket; a failure is an <see cref="IOException"/> whose message
@@ -53,8 +58,37 @@ internal sealed class ControlServer : IAsyncDisposable
             throw new IOException($"control socket: {e.Message}", e);
         }
         _listener = listener;
+        _watch.Bound();
         _acceptLoop = AcceptLoop(listener);
+        _watchLoop = WatchLoop();
         _log.ControlListening(_path);
+    }
+
+    /// <summary>Binds again when the socket file is removed under the daemon (a cleaned runtime
+    /// directory), so that <c>ivshmemd status</c> keeps working (docs/protocol.md, "Faults").</summary>
+    private async Task WatchLoop()
+    {
+        while (true)
+        {
+            try { await Task.Delay(IvshmemServer.FileCheckInterval, _stop.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            lock (_gate)
+            {
+                if (_stop.IsCancellationRequested) return;
+                if (!_lost && !_watch.Check()) continue;
+                _listener?.Dispose(); // its accept loop ends
+                _listener = null;
+                _lost = !_watch.Rebind(() =>
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+                    SocketPaths.Prepare(_path, "control socket", _log);
+                    Socket listener = Listen();
+                    _listener = listener;
+                    _watch.Bound();
+                    _acceptLoop = AcceptLoop(listener);
+                });
+            }
+        }
     }
 
     /// <summary>Binds and listens through the errno funnel rather than Socket.Bind, whose
@@ -82,13 +116,20 @@ internal sealed class ControlServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_listener is null) return;
-        _stop.Cancel();
-        _listener.Dispose();
-        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        if (_watchLoop is null) return;
+        Task? acceptLoop;
+        lock (_gate)
+        {
+            _stop.Cancel();
+            _listener?.Dispose();
+            acceptLoop = _acceptLoop;
+        }
+        if (acceptLoop is not null) await acceptLoop.ConfigureAwait(false);
+        await _watchLoop.ConfigureAwait(false);
         try { Interop.Unlink(_path); }
         catch (IOException e) { _log.SocketUnlinkFailed(_path, e.Message); }
         _listener = null;
+        _watchLoop = null;
         _stop.Dispose();
     }
 

@@ -96,6 +96,21 @@ internal static unsafe partial class Interop
         throw ErrorFor(errno, $"lstat {path}");
     }
 
+    /// <summary>The device and inode of what is at <paramref name="path"/> (links not followed), or null
+    /// when nothing is (the path or a directory above it is missing).</summary>
+    internal static (ulong Device, ulong Inode)? PathIdentity(string path)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
+        stat st;
+        fixed (byte* p = bytes)
+        {
+            if (lstat(p, &st) == 0) return ((ulong)st.st_dev, (ulong)st.st_ino);
+        }
+        int errno = Marshal.GetLastSystemError();
+        if (errno is ENOENT or ENOTDIR) return null;
+        throw ErrorFor(errno, $"lstat {path}");
+    }
+
     internal const uint S_IFMT_ = 0xF000;
     internal const uint S_IFREG_ = 0x8000;
     internal const uint S_IFSOCK_ = 0xC000;

@@ -55,6 +55,18 @@ internal static partial class DaemonLog
     [LoggerMessage(1009, LogLevel.Warning, "Could not remove the socket file {Path}: {Reason}")]
     public static partial void SocketUnlinkFailed(this ILogger logger, string path, string reason);
 
+    [LoggerMessage(1015, LogLevel.Warning, "{What}: the socket file {Path} was removed while the daemon listened on it (was the runtime directory cleaned?); connected peers are not affected; re-creating it")]
+    public static partial void SocketFileRemoved(this ILogger logger, string what, string path);
+
+    [LoggerMessage(1016, LogLevel.Information, "{What}: listening again on {Path}")]
+    public static partial void SocketFileRecreated(this ILogger logger, string what, string path);
+
+    [LoggerMessage(1017, LogLevel.Error, "{What}: cannot re-create the socket file {Path}: {Reason}; new connections are refused until it can (retried every few seconds)")]
+    public static partial void SocketFileRecreateFailed(this ILogger logger, string what, string path, string reason);
+
+    [LoggerMessage(1018, LogLevel.Warning, "{What}: the socket file {Path} was replaced by another file while the daemon listened on it; leaving it alone (reload or restart ivshmemd to listen there again)")]
+    public static partial void SocketFileReplaced(this ILogger logger, string what, string path);
+
     public static void ServerStopping(this ILogger logger, int peerCount) =>
         ServerStopping(logger, peerCount, Plural.Noun(peerCount, "peer connection"));
 
@@ -91,6 +103,9 @@ internal static partial class DaemonLog
 
     [LoggerMessage(2005, LogLevel.Error, "Region '{Region}': the next peer id could not be saved to {Path}: {Reason}; no id is handed out until it can be")]
     public static partial void PeerIdSaveFailed(this ILogger logger, string region, string path, string reason);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Region '{Region}': the peer id file {Path} was removed while the daemon ran; saved it again (ids up to {ReservedUpTo})")]
+    public static partial void PeerIdFileRestored(this ILogger logger, string region, string path, long reservedUpTo);
 
     [LoggerMessage(2006, LogLevel.Warning, "Region '{Region}': the saved next peer id in {Path} is unusable ({Reason}); ids continue from {NextPeerId}")]
     public static partial void PeerIdFileUnusable(this ILogger logger, string region, string path, string reason, long nextPeerId);

@@ -13,6 +13,9 @@ namespace Ivshmem.Daemon.Server;
 /// </summary>
 public sealed partial class IvshmemServer : IDisposable
 {
+    /// <summary>How often the files peers reach the daemon by are checked (<see cref="CheckFiles"/>).</summary>
+    internal static readonly TimeSpan FileCheckInterval = TimeSpan.FromSeconds(2);
+
     private readonly ILogger _log;
     private readonly IFdStore? _fdStore;
     private readonly EventLoop _loop;
@@ -93,6 +96,7 @@ public sealed partial class IvshmemServer : IDisposable
         }
         PublishStatus();
         SampleRings(); // before the thread starts: the loop is not running yet, Schedule is safe here
+        _loop.Schedule(FileCheckInterval, CheckFiles);
         _running = true;
         _thread = new Thread(RunLoop) { Name = "ivshmemd event loop", IsBackground = true };
         _thread.Start();
@@ -216,6 +220,25 @@ public sealed partial class IvshmemServer : IDisposable
         if (Volatile.Read(ref _stopped) != 0) return;
         _sampler.Sample(_regions.All);
         _loop.Schedule(_sampler.Interval, SampleRings);
+    }
+
+    /// <summary>
+    /// The files others reach the daemon by can be removed under it (a cleaned runtime directory): its
+    /// sockets' files and the peer id files. Every <see cref="FileCheckInterval"/> the runtime
+    /// directory is created again if it is gone, a removed socket file is bound again and a removed id
+    /// file saved again (docs/protocol.md, "Faults"). Loop thread.
+    /// </summary>
+    private void CheckFiles()
+    {
+        if (Volatile.Read(ref _stopped) != 0) return;
+        try { Directory.CreateDirectory(Options.RuntimeDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* each socket's check says what fails */ }
+        foreach (ServedRegion region in _regions.All)
+        {
+            region.CheckSocketFile();
+            region.CheckPeerIdFile();
+        }
+        _loop.Schedule(FileCheckInterval, CheckFiles);
     }
 
     /// <summary>Runs <paramref name="work"/> on the loop thread; fails when the loop is not running.</summary>

@@ -47,7 +47,13 @@ internal sealed class RegionMemory : IDisposable
             long size = Interop.FileStat((int)fd.DangerousGetHandle()).Size;
             if (size != options.SizeBytes)
                 throw new IOException($"its {description} is {size} bytes after sizing it to {options.SizeBytes}");
-            var mapping = MappedMemory.MapFile((int)fd.DangerousGetHandle());
+            MappedMemory mapping;
+            // hugetlbfs takes its pages at mmap, not at ftruncate: an empty pool shows here.
+            try { mapping = MappedMemory.MapFile((int)fd.DangerousGetHandle()); }
+            catch (IOException e) when (options.Backing == RegionBacking.Hugetlbfs && Interop.ErrnoOf(e) is Interop.ENOMEM or Interop.ENOSPC)
+            {
+                throw new IOException($"{e.Message}; {HugePagesHint}", e);
+            }
             try
             {
                 Region region = Region.Format(mapping.Memory, options.MaxPeers);
@@ -100,6 +106,8 @@ internal sealed class RegionMemory : IDisposable
         }
     }
 
+    private const string HugePagesHint = "are enough huge pages free (HugePages_Free in /proc/meminfo; reserve them with vm.nr_hugepages), does the mount's size= limit leave room, and is the size a multiple of the mount's page size? ('ivshmemd doctor' checks the first two)";
+
     /// <summary>An unnamed file on the hugetlbfs mount (as the reference server's -m DIR does), so the
     /// huge pages go back to the pool when the last peer unmaps them.</summary>
     private static (SafeFileHandle, string) CreateHugetlbfsFile(RegionOptions options)
@@ -116,7 +124,7 @@ internal sealed class RegionMemory : IDisposable
             try { Interop.Truncate((int)fd.DangerousGetHandle(), options.SizeBytes, $"the hugetlbfs file for region '{options.Name}'"); }
             catch (IOException e) when (Interop.ErrnoOf(e) is Interop.ENOMEM or Interop.ENOSPC or Interop.EINVAL)
             {
-                throw new IOException($"{e.Message}; are enough huge pages reserved (vm.nr_hugepages) and is the size a multiple of the mount's page size?", e);
+                throw new IOException($"{e.Message}; {HugePagesHint}", e);
             }
             return (fd, $"unnamed file on {mount}");
         }

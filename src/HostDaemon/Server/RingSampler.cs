@@ -101,7 +101,10 @@ internal sealed class RingSampler
         {
             string? problem = Check(head1, tail, head2, capacity);
             bool hadPrevious = Seen[r] && _valid[r];
-            if (problem is null && hadPrevious)
+            // Both positions back at 0: the ring was reset (by the daemon when both its ends had left, or
+            // by a producer that found its control block broken; docs/ring.md, "Recovery"), not broken.
+            bool reset = head2 == 0 && tail == 0;
+            if (problem is null && hadPrevious && !reset)
             {
                 if (head2 < _head[r]) problem = "invalid: head went back";
                 else if (tail < _tail[r]) problem = "invalid: tail went back";
@@ -109,7 +112,7 @@ internal sealed class RingSampler
             double? rate = null;
             if (!Seen[r]) _since[r] = now;
             else if (head2 != _head[r] || tail != _tail[r]) _lastMovement[r] = now;
-            if (problem is null && hadPrevious && tick > _tick[r])
+            if (problem is null && hadPrevious && !reset && tick > _tick[r])
                 rate = (head2 - _head[r]) / ((tick - _tick[r]) / 1000.0);
             Seen[r] = true;
             _valid[r] = problem is null;

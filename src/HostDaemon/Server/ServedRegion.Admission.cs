@@ -165,6 +165,26 @@ internal sealed partial class ServedRegion
         return (int)next;
     }
 
+    /// <summary>Saves the reserved ids again when their file was removed under the daemon (the state
+    /// directory cleaned; it is the runtime directory's by default), so that a crash before the next
+    /// block still cannot bring an id back. Loop thread, every few seconds.</summary>
+    internal void CheckPeerIdFile()
+    {
+        if (_reservedPeerIds == 0) return;
+        string path = _context.PeerIdStore.PathOf(Name);
+        if (File.Exists(path)) return;
+        try
+        {
+            _context.PeerIdStore.Prepare();
+            _context.PeerIdStore.Save(Name, _reservedPeerIds);
+            _log.PeerIdFileRestored(Name, path, _reservedPeerIds);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.PeerIdSaveFailed(Name, path, e.Message);
+        }
+    }
+
     private bool IsNameInUse(string name)
     {
         foreach (PeerConnection p in _peers)

@@ -55,13 +55,29 @@ internal sealed partial class ServedRegion
         ForgetPeerFds(peer);
 
         foreach (PeerConnection other in _peers.ToArray()) Pump(other);
-        // The whole entry is rewritten from the daemon's own state, whatever a peer wrote into it.
+        // The whole entry, and the header, are rewritten from the daemon's own state, whatever a peer
+        // wrote into them; rings between this slot and empty ones start afresh (docs/ring.md, "Recovery").
         Memory.Region.Peers.Rewrite(peer.Slot, PeerState.Gone, Ledger.Epoch(peer.Slot), peer.Id, peer.Kind, peer.Name, Ledger.Since(peer.Slot));
+        Memory.Region.RewriteHeader();
+        ResetRingsOfEmptyPairs(peer.Slot);
         foreach (PeerConnection other in _peers) RingControl(other);
 
         if (kind == DepartureKind.Closed || kind == DepartureKind.LeftDuringRestart) _log.PeerLeft(Name, peer.Id, peer.Slot, peer.Name, reason);
         else _log.PeerDropped(Name, peer.Id, peer.Slot, peer.Name, reason);
         _context.PeersChanged(this);
         if (_peers.Count == 0 && (Retiring || PendingOptions is not null)) _context.Emptied(this);
+    }
+
+    /// <summary>Clears the rings to and from <paramref name="slot"/> whose other end is empty too. A
+    /// ring with a present peer at one end is left alone: that peer may still be reading or writing it,
+    /// and its next producer repairs whatever is broken when it opens.</summary>
+    private void ResetRingsOfEmptyPairs(int slot)
+    {
+        for (int other = 0; other < Options.MaxPeers; other++)
+        {
+            if (other == slot || _slots[other] is not null) continue;
+            Memory.Region.ResetRing(slot, other);
+            Memory.Region.ResetRing(other, slot);
+        }
     }
 }

@@ -28,6 +28,8 @@ internal sealed partial class ServedRegion
     // without writing anything (ServedRegion.Admission.cs, AllocatePeerId).
     private long _reservedPeerIds;
     private ulong _listenToken;
+    private readonly SocketFileWatch _socketWatch;
+    private bool _socketLost;      // its file was removed and binding again failed: retried at each check
 
     private ServedRegion(RegionContext context, RegionOptions options, RegionMemory memory, PeerLedger ledger)
     {
@@ -38,6 +40,7 @@ internal sealed partial class ServedRegion
         Ledger = ledger;
         _slots = new PeerConnection?[options.MaxPeers];
         _listener = new Listener(this);
+        _socketWatch = new SocketFileWatch(options.SocketPath, $"region '{options.Name}'", _log);
         _policy = AdmissionPolicy.Resolve(options, problem => _log.AdmissionNameUnknown(options.Name, problem));
     }
 
@@ -167,6 +170,7 @@ internal sealed partial class ServedRegion
             Interop.Listen(fd, ListenBacklog, path);
             _listenToken = _context.Loop.Register(fd, Interop.EPOLLIN_, _listener);
             _listenFd = fd;
+            _socketWatch.Bound();
         }
         catch
         {
@@ -174,6 +178,17 @@ internal sealed partial class ServedRegion
             Interop.Unlink(path);
             throw;
         }
+    }
+
+    /// <summary>Listens again when the socket file was removed under the daemon: peers already
+    /// connected never notice, new ones can connect again (docs/protocol.md, "Faults"). Loop thread,
+    /// every few seconds.</summary>
+    internal void CheckSocketFile()
+    {
+        if (Retiring) return;
+        if (_listenFd >= 0 ? !_socketWatch.Check() : !_socketLost) return;
+        StopListening(unlink: false);
+        _socketLost = !_socketWatch.Rebind(Listen);
     }
 
     /// <summary>Stops accepting (and removes the socket file when asked).</summary>

@@ -6,7 +6,16 @@ namespace Ivshmem.Peer.Tests.EndToEnd;
 
 /// <summary>What one run of a repository script produced: whether it finished within its limit, its
 /// exit status, and its standard output and error interleaved as they arrived.</summary>
-internal sealed record ScriptResult(bool Finished, int ExitCode, string Output);
+internal sealed record ScriptResult(bool Finished, int ExitCode, string Output)
+{
+    /// <summary>Fails the test, with the end of the output, unless the script finished within
+    /// <paramref name="limit"/> and exited 0.</summary>
+    public void AssertSucceeded(string script, TimeSpan limit)
+    {
+        Assert.True(Finished, $"{script} did not finish within {limit.TotalMinutes} minutes:\n{RepositoryScript.Tail(Output)}");
+        Assert.True(ExitCode == 0, $"{script} failed with exit status {ExitCode}:\n{RepositoryScript.Tail(Output)}");
+    }
+}
 
 /// <summary>Runs the repository's scripts (scripts/vm-e2e, scripts/demo) from tests, the way a person
 /// would, and keeps everything they print for the test's output.</summary>

@@ -20,8 +20,7 @@ public sealed class VmEndToEndTests(ITestOutputHelper output)
     {
         ScriptResult run = RepositoryScript.Run(output, Limit, "vm-e2e");
 
-        Assert.True(run.Finished, $"scripts/vm-e2e did not finish within {Limit.TotalMinutes} minutes:\n{RepositoryScript.Tail(run.Output)}");
-        Assert.True(run.ExitCode == 0, $"scripts/vm-e2e failed with exit status {run.ExitCode}:\n{RepositoryScript.Tail(run.Output)}");
+        run.AssertSucceeded("scripts/vm-e2e", Limit);
         Assert.Contains("PASS: VFIO, peers by name", run.Output);
     }
 }

@@ -105,4 +105,49 @@ public sealed class GuestWritableStateTests
         stays.Dispose();
         first.Dispose();
     }
+
+    [Fact]
+    public void WhenAnAttackerLeavesTheHeaderIsRewrittenAndRingsBetweenEmptySlotsStartAfresh()
+    {
+        using var server = new RunningServer(TestConfig.Region());
+        HostPeer one = server.Connect(name: "one");
+        HostPeer two = server.Connect(name: "two");
+        HostPeer attacker = server.Connect(name: "attacker");
+        int a = one.Self.Slot, b = two.Self.Slot, x = attacker.Self.Slot;
+        SharedMemory memory = attacker.Memory;
+        RegionGeometry g = attacker.Region.Geometry;
+        // Impossible positions in every ring between the three, and a scribbled header.
+        foreach ((int from, int to) in new[] { (a, b), (b, a), (a, x), (x, a), (b, x), (x, b) })
+            memory.WriteInt64(g.RingIndex(from, to) + RingLayout.TailOffset, -1);
+        memory.WriteInt32(RegionLayout.SlotCountOffset, 77);
+
+        attacker.Dispose();
+        server.WaitForPeerCount(2);
+        memory = two.Memory;
+        Assert.Equal(g.Slots, memory.ReadInt32(RegionLayout.SlotCountOffset));
+        // one and two are still there: the rings between them and the attacker's slot are theirs to
+        // repair when they open them; the header is the daemon's.
+        Assert.Equal(-1, memory.ReadInt64(g.RingIndex(a, x) + RingLayout.TailOffset));
+
+        one.Dispose();
+        server.WaitForPeerCount(1);
+        // a and x are both empty now: their rings start afresh; a <-> b waits for b to leave.
+        Assert.Equal(0, memory.ReadInt64(g.RingIndex(a, x) + RingLayout.TailOffset));
+        Assert.Equal(0, memory.ReadInt64(g.RingIndex(x, a) + RingLayout.TailOffset));
+        Assert.Equal(-1, memory.ReadInt64(g.RingIndex(a, b) + RingLayout.TailOffset));
+        two.Dispose();
+        server.WaitForPeerCount(0);
+
+        // Two well-behaved newcomers talk, with no restart of the daemon.
+        using HostPeer three = server.Connect(name: "three");
+        memory = three.Memory;
+        Assert.Equal(0, memory.ReadInt64(g.RingIndex(a, b) + RingLayout.TailOffset));
+        Assert.Equal(0, memory.ReadInt64(g.RingIndex(b, a) + RingLayout.TailOffset));
+        using HostPeer four = server.Connect(name: "four");
+        RingChannel toFour = three.OpenChannel("four");
+        RingChannel fromThree = four.OpenChannel("three");
+        toFour.Send([1, 2, 3], type: RecordTypes.FirstApplicationType);
+        RingRecord record = fromThree.Receive();
+        Assert.Equal(new byte[] { 1, 2, 3 }, record.Payload.ToArray());
+    }
 }

@@ -8,9 +8,10 @@ namespace Ivshmem.Daemon.Tests.SystemdContainer;
 /// </summary>
 public sealed class RootFactAttribute : FactAttribute
 {
-    public RootFactAttribute()
+    /// <param name="because">What the test does as root, for the skip reason.</param>
+    public RootFactAttribute(string because = "builds a Debian root with debootstrap and boots it with systemd-nspawn (run scripts/test as root, or sudo scripts/systemd-e2e)")
     {
         if (!Environment.IsPrivilegedProcess)
-            Skip = "needs root: builds a Debian root with debootstrap and boots it with systemd-nspawn (run scripts/test as root, or sudo scripts/systemd-e2e)";
+            Skip = "needs root: " + because;
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
+using Ivshmem.Agent.Protocol;
 using Ivshmem.Peer;
 using Ivshmem.Ring;
 
@@ -63,8 +63,9 @@ internal sealed partial class NetAgent : IDisposable
         _routes = new RouteKeeper(netlink, tunIndex, tun.Name, log);
         _announced = announced;
         _allLocal = LocalAddresses.All(netlink);
-        ulong instance = 0;
-        while (instance == 0) instance = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        // ConversationMessage.NewId, not RandomNumberGenerator: on Linux that needs OpenSSL (libssl),
+        // which the test guest lacks; net aborted there ("No usable version of libssl was found").
+        ulong instance = ConversationMessage.NewId();
         _plane = new NetPlane(endpoint, endpoint.Self, tun, instance, options.WaitMode);
         PublishAnnouncement();
         _status = StatusServer.Start(tun.Name, RequestStatus);
