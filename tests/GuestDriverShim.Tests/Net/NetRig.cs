@@ -58,6 +58,10 @@ internal sealed class NetRig : IDisposable
             agent.Dispose();
         }
         Daemon?.Dispose();
+        // A killed agent cannot remove its status socket; a later net would replace it, but the test
+        // leaves nothing behind of its own (and touches no other name).
+        foreach (NetSide side in new[] { Pair.A, Pair.B })
+            if (!Ivshmem.Agent.Net.StatusServer.Answers(side.Tun)) File.Delete(Ivshmem.Agent.Net.StatusServer.PathOf(side.Tun));
         Pair.Dispose();
     }
 }
