@@ -16,7 +16,8 @@ public sealed class RingChannel
     private readonly IRingWaiter _waiter;
     private readonly Func<string?> _peerGoneReason;
     private readonly RingChannelOptions _options;
-    private readonly long _spinTicks;
+    private readonly SpinBudget _dataSpin;    // waits for data: the reader's rhythm
+    private readonly SpinBudget _spaceSpin;   // waits for space or drain: the writer's
     private readonly long _checkTicks;
 
     public RingChannel(RingProducer producer, RingConsumer consumer, IRingWaiter waiter, Func<string?>? peerGoneReason = null, RingChannelOptions? options = null, string peerName = "peer")
@@ -26,7 +27,8 @@ public sealed class RingChannel
         _waiter = waiter;
         _peerGoneReason = peerGoneReason ?? (static () => null);
         _options = options ?? RingChannelOptions.Default;
-        _spinTicks = (long)(_options.SpinDuration.TotalSeconds * Stopwatch.Frequency);
+        _dataSpin = new SpinBudget(_options.SpinDuration, _options.MaxSpinDuration);
+        _spaceSpin = new SpinBudget(_options.SpinDuration, _options.MaxSpinDuration);
         _checkTicks = Math.Max(1, (long)(_options.PeerCheckInterval.TotalSeconds * Stopwatch.Frequency));
         PeerName = peerName;
     }
@@ -167,10 +169,13 @@ public sealed class RingChannel
         else Producer.SetWaiting(waiting);
     }
 
+    private SpinBudget BudgetFor(Condition condition) => condition == Condition.Data ? _dataSpin : _spaceSpin;
+
     private void Wait(Condition condition, int length, CancellationToken ct)
     {
         long start = Stopwatch.GetTimestamp();
-        if (Spin(condition, length, start, ct)) return;
+        SpinBudget budget = BudgetFor(condition);
+        if (Spin(condition, length, start, budget.Ticks, ct)) return;
         while (true)
         {
             long token = _waiter.Prepare();
@@ -178,7 +183,7 @@ public sealed class RingChannel
             if (IsReady(condition, length)) { SetWaiting(condition, false); return; }
             _waiter.Wait(token, SliceMs(start));
             SetWaiting(condition, false);
-            if (IsReady(condition, length)) return;
+            if (IsReady(condition, length)) { budget.Slept(Stopwatch.GetTimestamp() - start); return; }
             CheckStillWaiting(condition, start, ct);
         }
     }
@@ -186,7 +191,8 @@ public sealed class RingChannel
     private async ValueTask WaitAsync(Condition condition, int length, CancellationToken ct)
     {
         long start = Stopwatch.GetTimestamp();
-        if (Spin(condition, length, start, ct)) return;
+        SpinBudget budget = BudgetFor(condition);
+        if (Spin(condition, length, start, budget.Ticks, ct)) return;
         while (true)
         {
             long token = _waiter.Prepare();
@@ -194,14 +200,15 @@ public sealed class RingChannel
             if (IsReady(condition, length)) { SetWaiting(condition, false); return; }
             try { await _waiter.WaitAsync(token, SliceMs(start), ct).ConfigureAwait(false); }
             finally { SetWaiting(condition, false); }
-            if (IsReady(condition, length)) return;
+            if (IsReady(condition, length)) { budget.Slept(Stopwatch.GetTimestamp() - start); return; }
             CheckStillWaiting(condition, start, ct);
         }
     }
 
-    /// <summary>Spins while the options allow; true when the condition came true. Busy-poll spins
-    /// until then, checking peer and timeout on every peer-check interval.</summary>
-    private bool Spin(Condition condition, int length, long start, CancellationToken ct)
+    /// <summary>Spins for up to <paramref name="spinTicks"/> as the mode allows; true when the
+    /// condition came true. Busy-poll spins until then, checking peer and timeout on every
+    /// peer-check interval.</summary>
+    private bool Spin(Condition condition, int length, long start, long spinTicks, CancellationToken ct)
     {
         if (_options.WaitMode == WaitMode.Block) return false;
         bool forever = _options.WaitMode == WaitMode.BusyPoll;
@@ -213,7 +220,7 @@ public sealed class RingChannel
             Thread.SpinWait(4);
             if ((i & 63) != 0) continue;
             long now = Stopwatch.GetTimestamp();
-            if (!forever && now - start > _spinTicks) return false;
+            if (!forever && now - start > spinTicks) return false;
             if (now >= nextCheck)
             {
                 CheckStillWaiting(condition, start, ct);

@@ -2,9 +2,9 @@ namespace Ivshmem.Ring;
 
 /// <summary>
 /// A byte stream over a <see cref="RingChannel"/>, for ordinary code (CopyTo, StreamReader,
-/// PipeReader.Create). Writes are split into records of at most <see cref="RingChannel.MaxPayload"/>
-/// bytes and each record is published as soon as it is written, so the reader copies out while the
-/// writer copies in. Reads copy from the records in place and release them in one store per read.
+/// PipeReader.Create). Writes are split into records of at most 64 KiB (and
+/// <see cref="RingChannel.MaxPayload"/>) and each record is published as soon as it is written, so the
+/// reader copies out while the writer copies in. Reads copy from the records in place and release them in one store per read.
 /// Disposing sends end-of-stream, which carries the number of bytes this stream wrote (u64); the
 /// reader then gets 0 from Read, or <see cref="RingCorruptedException"/> when that is not what it
 /// read (records were skipped or replayed by a peer rewriting the ring's control block).
@@ -12,6 +12,11 @@ namespace Ivshmem.Ring;
 /// </summary>
 public sealed class RingStream : Stream
 {
+    /// <summary>The most payload one record of a stream carries: a long write becomes several records,
+    /// each published as soon as it is copied in, so a reader that is awake copies one out while the
+    /// writer copies the next in, instead of waiting for the whole write (docs/ring.md, "The wake-up
+    /// path").</summary>
+    internal const int RecordBytes = 64 * 1024;
     private readonly RingChannel _channel;
     private long _recordIndex;    // where the payload of the current record lies in the ring (read in place)
     private int _recordLength;
@@ -72,7 +77,7 @@ public sealed class RingStream : Stream
         RingProducer producer = _channel.Producer;
         while (!buffer.IsEmpty)
         {
-            int chunk = Math.Min(buffer.Length, producer.MaxPayload);
+            int chunk = Math.Min(buffer.Length, Math.Min(RecordBytes, producer.MaxPayload));
             if (!TryWriteChunk(producer, buffer[..chunk]))
             {
                 _channel.WaitForSpace(chunk);
@@ -88,7 +93,7 @@ public sealed class RingStream : Stream
         RingProducer producer = _channel.Producer;
         while (!buffer.IsEmpty)
         {
-            int chunk = Math.Min(buffer.Length, producer.MaxPayload);
+            int chunk = Math.Min(buffer.Length, Math.Min(RecordBytes, producer.MaxPayload));
             if (!TryWriteChunk(producer, buffer.Span[..chunk]))
             {
                 await _channel.WaitForSpaceAsync(chunk, cancellationToken).ConfigureAwait(false);

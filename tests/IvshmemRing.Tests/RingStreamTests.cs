@@ -82,4 +82,26 @@ public class RingStreamTests
         var e = Assert.Throws<RingCorruptedException>(() => b.AsStream().Read(new byte[4]));
         Assert.Contains("type 99", e.Message);
     }
+
+    [Fact]
+    public void ALongWriteBecomesRecordsOfAtMost64KiBSoTheReaderCanStartOnTheFirst()
+    {
+        using var region = new CrossProcessRegion(8L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        Assert.True(a.MaxPayload > 256 * 1024, $"the ring's record limit ({a.MaxPayload}) must not be what splits the write");
+        byte[] data = new byte[256 * 1024 + 100];
+        new StreamData(3).Fill(data);
+        a.AsStream().Write(data);
+        var lengths = new List<int>();
+        var received = new List<byte>();
+        while (b.Consumer.TryRead(out RingRecord record))
+        {
+            Assert.Equal(RecordTypes.StreamData, record.Type);
+            lengths.Add(record.Payload.Length);
+            received.AddRange(record.Payload.ToArray());
+        }
+        Assert.Equal([65536, 65536, 65536, 65536, 100], lengths);
+        Assert.Equal(data, received.ToArray());
+    }
 }

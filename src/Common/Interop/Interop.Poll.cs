@@ -4,8 +4,8 @@ using static Tmds.Linux.LibC;
 
 namespace Ivshmem;
 
-/// <summary>poll(2): how the ring's waiters sleep on several eventfds at once, and how a host peer
-/// waits for its socket or its doorbells.</summary>
+/// <summary>poll(2): waiting on a few fds at once for a moment, level-triggered. The ring's waiters
+/// sleep in epoll instead (Interop.Epoll.cs, docs/ring.md "The wake-up path").</summary>
 internal static unsafe partial class Interop
 {
     internal const short POLLIN_ = 0x001;

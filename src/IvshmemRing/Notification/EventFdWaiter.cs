@@ -4,34 +4,39 @@ namespace Ivshmem.Ring;
 
 /// <summary>
 /// Waits on one or more eventfds (a host peer's own vectors, or the eventfds VFIO delivers MSI-X
-/// vectors to). Whoever finds an fd fired drains it, bumps an event count and wakes every waiter,
-/// synchronous or asynchronous; so any number of threads (a reader waiting for data, a writer waiting
-/// for space) share the same vectors without stealing each other's wake-ups, which reading the
-/// eventfd directly would do.
-/// <para>A synchronous waiter polls the fds itself when no other thread does: the doorbell then wakes
-/// the very thread that waits for it, one wake-up instead of two. Further synchronous waiters sleep
-/// on a monitor until the polling one counts an event or leaves (one of them then takes over).
-/// Asynchronous waits cannot hold a thread in poll(2), so the first one starts a listener thread that
-/// polls from then on, and wakes everyone the same way.</para>
-/// <para>Events are counted when a waiter or the listener drains them: a ring that nobody waits for
-/// stays in its eventfd, and the next wait returns at once (a spurious wake-up, which callers allow
-/// for: they re-check their condition).</para>
+/// vectors to). Whoever finds an fd fired bumps an event count and wakes every waiter, synchronous or
+/// asynchronous; so any number of threads (a reader waiting for data, a writer waiting for space)
+/// share the same vectors without stealing each other's wake-ups, which reading the eventfd directly
+/// would do.
+/// <para>A synchronous waiter sleeps in epoll_wait(2) itself when no other thread does: the doorbell
+/// then wakes the very thread that waits for it, one wake-up instead of two. Further synchronous
+/// waiters sleep on a monitor until the sleeping one counts an event or leaves (one of them then takes
+/// over). Asynchronous waits cannot hold a thread, so the first one starts a listener thread that
+/// waits from then on, and wakes everyone the same way.</para>
+/// <para>The eventfds are watched edge-triggered (EPOLLET) and never read: every write to an eventfd
+/// is a new edge, so one doorbell costs the sleeper one syscall, epoll_wait, where poll(2) over the fds
+/// and a read(2) to drain cost two and set up a wait on every fd each time (docs/ring.md, "The
+/// wake-up path"). The synchronous sleeper and the listener each have their own epoll instance, so
+/// each sees every edge: neither can take a ring the other was meant to count.</para>
+/// <para>A ring that nobody waits for stays queued in the epoll instances, and the next wait returns at
+/// once (a spurious wake-up, which callers allow for: they re-check their condition).</para>
 /// </summary>
 public sealed class EventFdWaiter : IRingWaiter, IDisposable
 {
     private readonly int[] _fds;
     private readonly bool _ownsFds;
-    private readonly int _stopFd;   // rung once, on dispose: ends every poll
-    private readonly int _kickFd;   // rung by the listener when it counted an event a polling waiter may have missed
+    private readonly int _stopFd;   // rung once, on dispose: ends every epoll_wait (level-triggered)
+    private readonly int _pollerEpoll;   // the synchronous sleeper's instance
     private readonly object _gate = new();
     private readonly List<AsyncWaiter> _asyncWaiters = [];
     private Thread? _listener;      // started by the first asynchronous wait
-    private bool _polling;          // a synchronous waiter is in poll(2) on the fds
+    private int _listenerEpoll = -1;
+    private bool _polling;          // a synchronous waiter is in epoll_wait on the fds
     private long _count;
     private volatile Exception? _failure;
     private bool _disposed;
 
-    /// <param name="fds">Non-blocking eventfds to wait on (more than one: the control and data vectors).</param>
+    /// <param name="fds">Eventfds to wait on (more than one: the control and data vectors).</param>
     /// <param name="ownsFds">Close them on dispose.</param>
     public EventFdWaiter(IReadOnlyList<int> fds, bool ownsFds = false)
     {
@@ -39,10 +44,19 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
         _fds = [.. fds];
         _ownsFds = ownsFds;
         _stopFd = Interop.EventFdCreate();
-        _kickFd = Interop.EventFdCreate();
+        try
+        {
+            _pollerEpoll = CreateEpoll();
+        }
+        catch
+        {
+            Interop.Close(_stopFd);
+            throw;
+        }
     }
 
-    /// <summary>How many times waiting found any of the fds fired (after coalescing).</summary>
+    /// <summary>How many times waiting found any of the fds fired (after coalescing; a ring seen by
+    /// both a synchronous waiter and the listener may count twice).</summary>
     public long Count => Volatile.Read(ref _count);
 
     public long Prepare() => Volatile.Read(ref _count);
@@ -70,7 +84,7 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
             }
             try
             {
-                PollOnce(left);
+                if (WaitOnce(_pollerEpoll, left)) Fire();
             }
             catch (Exception e)
             {
@@ -97,6 +111,8 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
             ThrowIfBroken();
             if (_listener is null)
             {
+                // Registered before the thread starts, so a ring from now on is an edge it will see.
+                _listenerEpoll = CreateEpoll();
                 _listener = new Thread(Listen) { IsBackground = true, Name = $"eventfd waiter ({string.Join(",", _fds)})" };
                 _listener.Start();
             }
@@ -115,7 +131,7 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
             _disposed = true;
             listener = _listener;
         }
-        // Waiters see the error from now on; the stop fd ends the polls, then nothing uses the fds.
+        // Waiters see the error from now on; the stop fd ends the waits, then nothing uses the fds.
         Fail(new ObjectDisposedException(nameof(EventFdWaiter)));
         Interop.EventFdSignal(_stopFd);
         listener?.Join();
@@ -123,35 +139,58 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
         {
             while (_polling) Monitor.Wait(_gate);
         }
+        Interop.Close(_pollerEpoll);
+        Interop.Close(_listenerEpoll);
         Interop.Close(_stopFd);
-        Interop.Close(_kickFd);
         if (_ownsFds) foreach (int fd in _fds) Interop.Close(fd);
     }
 
-    /// <summary>One poll(2) by a synchronous waiter: on the fds, the kick fd and the stop fd.</summary>
-    private void PollOnce(int timeoutMs)
+    /// <summary>An epoll instance watching every fd edge-triggered and the stop fd level-triggered
+    /// (the token is the index into <see cref="_fds"/>; the stop fd's is -1).</summary>
+    private int CreateEpoll()
     {
-        Span<pollfd> polls = stackalloc pollfd[_fds.Length + 2];
-        for (int i = 0; i < _fds.Length; i++) polls[i].fd = _fds[i];
-        polls[_fds.Length].fd = _kickFd;
-        polls[_fds.Length + 1].fd = _stopFd;
-        if (Interop.PollIn(polls, timeoutMs) == 0 || polls[_fds.Length + 1].revents != 0) return;
-        if (polls[_fds.Length].revents != 0) Interop.EventFdDrain(_kickFd);
-        if (Drain(polls)) Fire(fromListener: false);
+        int epoll = Interop.EpollCreate();
+        try
+        {
+            for (int i = 0; i < _fds.Length; i++) Interop.EpollAdd(epoll, _fds[i], Interop.EPOLLIN_ | Interop.EPOLLET_, (ulong)i);
+            Interop.EpollAdd(epoll, _stopFd, Interop.EPOLLIN_, ulong.MaxValue);
+            return epoll;
+        }
+        catch
+        {
+            Interop.Close(epoll);
+            throw;
+        }
+    }
+
+    /// <summary>One epoll_wait: true when any of the fds was rung; false on timeout or stop.</summary>
+    private unsafe bool WaitOnce(int epoll, int timeoutMs)
+    {
+        int capacity = _fds.Length + 1;
+        epoll_event* events = stackalloc epoll_event[capacity];
+        int n = Interop.EpollWait(epoll, events, capacity, timeoutMs);
+        bool fired = false;
+        for (int i = 0; i < n; i++)
+        {
+            ulong token = events[i].data.u64;
+            if (token == ulong.MaxValue) return false;
+            uint what = (uint)events[i].events;
+            // An eventfd reports an error only when it is broken; a closed fd simply leaves the set.
+            if ((what & Interop.EPOLLERR_) != 0)
+                throw new IOException($"eventfd {_fds[(int)token]} failed while waiting (epoll events 0x{what:X})");
+            if ((what & Interop.EPOLLIN_) != 0) fired = true;
+        }
+        return fired;
     }
 
     private void Listen()
     {
-        Span<pollfd> polls = stackalloc pollfd[_fds.Length + 1];
         try
         {
             while (true)
             {
-                for (int i = 0; i < _fds.Length; i++) polls[i].fd = _fds[i];
-                polls[_fds.Length].fd = _stopFd;
-                Interop.PollIn(polls, -1);
-                if (polls[_fds.Length].revents != 0) return;
-                if (Drain(polls)) Fire(fromListener: true);
+                if (WaitOnce(_listenerEpoll, -1)) Fire();
+                else if (_failure is not null) return; // the stop fd, rung by Dispose after it failed every wait
             }
         }
         catch (Exception e)
@@ -160,39 +199,19 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
         }
     }
 
-    /// <summary>Drains every fd that poll says fired; true when any held a ring (a concurrent poller
-    /// may have drained it first, and then counts it itself).</summary>
-    private bool Drain(ReadOnlySpan<pollfd> polls)
-    {
-        bool fired = false;
-        for (int i = 0; i < _fds.Length; i++)
-        {
-            short revents = polls[i].revents;
-            if ((revents & (Interop.POLLERR_ | Interop.POLLNVAL_)) != 0)
-                throw new IOException($"eventfd {_fds[i]} failed while waiting (poll revents 0x{revents:X}); was it closed?");
-            if ((revents & Interop.POLLIN_) != 0 && Interop.EventFdDrain(_fds[i]) != 0) fired = true;
-        }
-        return fired;
-    }
-
-    private void Fire(bool fromListener)
+    private void Fire()
     {
         AsyncWaiter[]? toComplete = null;
-        bool kick;
         lock (_gate)
         {
             _count++;
             Monitor.PulseAll(_gate);
-            // A waiter polling at the same time may have found the fd already drained; the count it
-            // waits for changed here, so wake it.
-            kick = fromListener && _polling;
             if (_asyncWaiters.Count > 0)
             {
                 toComplete = [.. _asyncWaiters];
                 _asyncWaiters.Clear();
             }
         }
-        if (kick) Interop.EventFdSignal(_kickFd);
         // Continuations run outside the lock (they may call back into this waiter).
         if (toComplete is not null) foreach (AsyncWaiter w in toComplete) w.Complete(true);
     }

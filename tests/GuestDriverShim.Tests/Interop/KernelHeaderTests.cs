@@ -6,7 +6,7 @@ namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// Proves the peer library's bindings against the kernel's own headers (linux/vfio.h,
-/// linux/pci_regs.h from linux-libc-dev, and the libc headers for the shared socket and poll code):
+/// linux/pci_regs.h from linux-libc-dev, and the libc headers for the shared socket, poll and epoll code):
 /// a C program static_asserts every constant, every struct size and every field offset of Interop
 /// (tests/Common/KernelHeaderProgram.cs), and gcc compiles it. If one is wrong, the compile fails and
 /// says which.
@@ -43,10 +43,10 @@ public sealed class KernelHeaderTests
 
     internal static KernelHeaderProgram GenerateProgram()
     {
-        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/socket.h", "sys/un.h", "linux/vfio.h", "linux/pci_regs.h");
+        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/epoll.h", "sys/socket.h", "sys/un.h", "linux/vfio.h", "linux/pci_regs.h");
         program.Constants(InteropType, name =>
             name.StartsWith("VFIO_", StringComparison.Ordinal) || name.StartsWith("PCI_", StringComparison.Ordinal) ? name
-            : name.StartsWith("POLL", StringComparison.Ordinal) && name.EndsWith('_') ? name[..^1]
+            : (name.StartsWith("POLL", StringComparison.Ordinal) || name.StartsWith("EPOLL", StringComparison.Ordinal)) && name.EndsWith('_') ? name[..^1]
             : name.Length > 1 && name[0] == 'E' && name.All(char.IsAsciiLetterUpper) ? name
             : name switch
             {

@@ -20,7 +20,7 @@ public sealed class NetKernelHeaderTests
     [Fact]
     public void EveryConstantAndStructLayoutMatchesTheKernelHeaders()
     {
-        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/ioctl.h", "sys/socket.h", "sys/un.h", "linux/if.h", "linux/if_tun.h",
+        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/epoll.h", "sys/ioctl.h", "sys/socket.h", "sys/un.h", "linux/if.h", "linux/if_tun.h",
             "linux/virtio_net.h", "linux/netlink.h", "linux/rtnetlink.h", "linux/if_addr.h", "linux/if_link.h");
         List<string> constants = program.Constants(InteropType, name => name switch
         {
@@ -28,7 +28,7 @@ public sealed class NetKernelHeaderTests
             "SockaddrUnSize" => "sizeof(struct sockaddr_un)",
             "SunPathOffset" => "offsetof(struct sockaddr_un, sun_path)",
             "MaxSocketPathBytes" => "sizeof(((struct sockaddr_un*)0)->sun_path) - 1",
-            _ when name.StartsWith("POLL", StringComparison.Ordinal) && name.EndsWith('_') => name[..^1],
+            _ when (name.StartsWith("POLL", StringComparison.Ordinal) || name.StartsWith("EPOLL", StringComparison.Ordinal)) && name.EndsWith('_') => name[..^1],
             _ when name.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c) || c == '_') => name,
             _ => null,
         });

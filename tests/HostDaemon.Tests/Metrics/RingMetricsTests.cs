@@ -14,6 +14,7 @@ public sealed class RingMetricsTests
 {
     private const long OneGiB = 1L << 30;
     private const int Chunk = 256 * 1024;
+    private const int StreamRecord = 64 * 1024;   // RingStream's largest record (docs/ring.md, "Three levels of API")
 
     [Fact]
     public async Task OneGibThroughARingShowsInStatusAndMetrics()
@@ -50,17 +51,17 @@ public sealed class RingMetricsTests
         // docs/ring.md / RingLayout.cs: a record is an 8-byte header plus its payload, aligned to 8;
         // one that does not fit before the end of the data area is preceded by a padding record
         // filling the rest. The session began with its session-start record (8 bytes of payload: the
-        // session id); the stream then sent 4096 data records of 256 KiB and an end record carrying
-        // the stream's length (8 bytes).
-        long expected = RingBytes(capacity, Enumerable.Repeat(Chunk, (int)(OneGiB / Chunk)).Prepend(RingLayout.SessionStartPayload).Append(8));
-        long records = OneGiB / Chunk + 2;
+        // session id); the stream split each 256 KiB write into records of 64 KiB (16384 data
+        // records) and ended with an end record carrying the stream's length (8 bytes).
+        long expected = RingBytes(capacity, Enumerable.Repeat(StreamRecord, (int)(OneGiB / StreamRecord)).Prepend(RingLayout.SessionStartPayload).Append(8));
+        long records = OneGiB / StreamRecord + 2;
         long wraps = expected / capacity;
         Assert.True(ring.Valid, ring.Problem);
         Assert.Equal(expected, ring.Bytes);
         Assert.Equal(0, ring.Fill);
         // The bound: payload + 8 bytes per record + less than one record of padding per wrap (here
-        // 1082056976 ring bytes for 1 GiB of payload: 32 KiB of headers, 8 MiB of padding).
-        Assert.InRange(ring.Bytes - OneGiB, 8 * records, 8 * records + wraps * (Chunk + 8 - 1));
+        // 1075765520 ring bytes for 1 GiB of payload: 128 KiB of headers, 1.8 MiB of padding).
+        Assert.InRange(ring.Bytes - OneGiB, 8 * records, 8 * records + wraps * (StreamRecord + 8 - 1));
         Assert.Equal(capacity, ring.Capacity);
         Assert.NotNull(ring.LastMovement);
 
@@ -72,7 +73,7 @@ public sealed class RingMetricsTests
         Assert.Equal((0, 1, "beta", true, expected, 0L), (shown.FromSlot, shown.ToSlot, shown.To, shown.Valid, shown.Bytes, shown.FillBytes));
         Assert.Contains(report.Regions[0].Rings!, r => r.From == "beta" && r.To == "alpha" && r.Valid);
         string table = StatusTable.Format(report);
-        Assert.Matches(@"(?m)^    alpha -> beta  0->1   1\.01 GiB  .*0 B/32\.0 MiB \(0%\) +\d+s$", table);
+        Assert.Matches(@"(?m)^    alpha -> beta  0->1   1\.00 GiB  .*0 B/32\.0 MiB \(0%\) +\d+s$", table);
 
         // Metrics: the same counter, and promtool accepts the file.
         string metrics = MetricsTextfile.Format(server.Server.Status, snapshot);

@@ -13,8 +13,12 @@ namespace Ivshmem.Bench.Children;
 /// <summary>
 /// One side of the throughput measurement: the sender or the receiver of transfers over one transport.
 /// Command: <c>run SIZE REPEAT VERIFY</c>. The receiver answers "ready" before it starts receiving
-/// and "done T1 HASH ALLOCATED" once it holds every byte; the sender answers "done T0 HASH ALLOCATED
-/// T_SENT" (T_SENT: when its last byte was handed over, for --verbose).
+/// and "done T1 HASH ALLOCATED T_WAIT" once it holds every byte (T_WAIT: when it began to wait, for
+/// --verbose); the sender answers "done T0 HASH ALLOCATED T_SENT" (T_SENT: when its last byte was
+/// handed over, for --verbose). The sender is sent <c>prepare SIZE REPEAT VERIFY</c> first and
+/// answers "prepared" once it has stamped and hashed what it will send, so that work, which grows
+/// with the size, is done before the receiver starts waiting, and every transfer starts the same
+/// short while after the receiver did, whatever its size.
 /// T0 is taken just before the sender's first byte, T1 just after the receiver's last: the
 /// monotonic clock is the same in both processes. Every stamp is checked inline (see
 /// <see cref="Stamps"/>); HASH is the XxHash3 of all the bytes, computed inline on VERIFY repeats
@@ -32,6 +36,8 @@ internal sealed unsafe class TransferRole : IChildRole
     private readonly IByteSink? _sink;
     private readonly IByteSource? _source;
     private readonly int _fd = -1;
+    private (long Size, int Repeat) _prepared;
+    private ulong _preparedHash;
 
     private TransferRole(ChildArgs a)
     {
@@ -73,11 +79,18 @@ internal sealed unsafe class TransferRole : IChildRole
 
     public void Handle(string[] command, TextWriter reply)
     {
-        if (command[0] != "run") throw new ArgumentException($"unknown command '{string.Join(' ', command)}'");
+        if (command[0] is not ("run" or "prepare") || (command[0] == "prepare" && !_sender))
+            throw new ArgumentException($"unknown command '{string.Join(' ', command)}'");
         long size = long.Parse(command[1], CultureInfo.InvariantCulture);
         int repeat = int.Parse(command[2], CultureInfo.InvariantCulture);
         bool verify = command[3] == "1";
-        if (_sender)
+        if (command[0] == "prepare")
+        {
+            _preparedHash = Prepare(size, repeat, verify);
+            _prepared = (size, repeat);
+            reply.WriteLine("prepared");
+        }
+        else if (_sender)
         {
             var (t0, hash, allocated) = Send(size, repeat, verify);
             long finished = Stopwatch.GetTimestamp();
@@ -87,21 +100,26 @@ internal sealed unsafe class TransferRole : IChildRole
         {
             reply.WriteLine("ready");
             reply.Flush();
+            long waiting = Stopwatch.GetTimestamp();
             var (t1, hash, allocated) = _transport == Transport.RingZeroCopy ? ReceiveInPlace(size, repeat, verify) : Receive(size, repeat, verify);
-            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated}"));
+            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated} {waiting}"));
         }
+    }
+
+    /// <summary>The hash of a timed transfer that fits the window, taken over the same stamps the send
+    /// loop writes again (0 when the transfer is hashed inline or does not fit).</summary>
+    private ulong Prepare(long size, int repeat, bool verify)
+    {
+        if (verify || size > _window.Length) return 0;
+        Stamps.Write(_window.Pointer, 0, size, size, repeat);
+        return XxHash3.HashToUInt64(_window.Span(0, (int)Math.Min(size, int.MaxValue)));
     }
 
     private (long T0, ulong Hash, long Allocated) Send(long size, int repeat, bool verify)
     {
         long w = _window.Length;
-        ulong hash = 0;
-        if (!verify && size <= w)
-        {
-            // The same stamps the loop writes again below: hashed here, before the clock starts.
-            Stamps.Write(_window.Pointer, 0, size, size, repeat);
-            hash = XxHash3.HashToUInt64(_window.Span(0, (int)Math.Min(size, int.MaxValue)));
-        }
+        // Hashed when the coordinator said "prepare", before the receiver began to wait.
+        ulong hash = _prepared == (size, repeat) ? _preparedHash : Prepare(size, repeat, verify);
         XxHash3? inline = verify ? new XxHash3() : null;
         IByteSink sink = _sink!;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();

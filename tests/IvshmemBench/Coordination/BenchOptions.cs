@@ -62,7 +62,8 @@ internal sealed record BenchOptions
                                  are two CPUs and taskset exists)
           --json FILE            write the results as JSON
           --out DIR              write table.txt, table.md, results.json, throughput.png and .svg
-          -v, --verbose          every timed transfer on stderr (and when its sender finished)
+          -v, --verbose          every timed transfer on stderr (when its sender finished, how long
+                                 its receiver waited for the first byte)
           -h, --help             this text
 
         Units: KB = 1024 bytes (the paper's sizes double from 512 KB to 1 MB), Mbit/s = 10^6 bit/s.

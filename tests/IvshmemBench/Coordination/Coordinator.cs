@@ -37,6 +37,7 @@ internal static class Coordinator
         BenchResults results;
         try
         {
+            pinning.PinCoordinator();
             using IRegionSource regions = options.RegionSource == "daemon"
                 ? DaemonRegion.Start(options.RegionSize)
                 : new SelfProvisionedRegion(options.RegionSize);

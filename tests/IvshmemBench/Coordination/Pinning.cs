@@ -3,7 +3,10 @@ namespace Ivshmem.Bench.Coordination;
 /// <summary>
 /// Which CPUs the two processes of a pair run on. With two or more CPUs and taskset (util-linux) the
 /// sending side runs on the first CPU and the receiving side on the second, so a spinning process
-/// never shares a core with the peer it waits for, and every run puts them in the same place.
+/// never shares a core with the peer it waits for, and every run puts them in the same place. The
+/// coordinator itself (this process, every thread) joins the sending side: it works only while the
+/// sender waits for its command, and on the receiver's CPU it would compete with a receiver that
+/// spins for the very transfer the coordinator is trying to start.
 /// </summary>
 internal sealed record Pinning(int? SenderCpu, int? ReceiverCpu)
 {
@@ -33,5 +36,18 @@ internal sealed record Pinning(int? SenderCpu, int? ReceiverCpu)
 
     public string Describe() => SenderCpu is null
         ? "not pinned (the scheduler places both processes)"
-        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu} (taskset)";
+        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu}, the coordinator to CPU {SenderCpu} (taskset)";
+
+    /// <summary>Moves every thread of this process to the sender's CPU (threads started later inherit it).</summary>
+    public void PinCoordinator()
+    {
+        if (SenderCpu is not int cpu || TasksetPath is not string taskset) return;
+        var start = new System.Diagnostics.ProcessStartInfo(taskset) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in new[] { "-a", "-p", "-c", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"could not start {taskset}");
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"taskset -a -p -c {cpu} {Environment.ProcessId} failed with exit code {process.ExitCode}");
+    }
 }

@@ -127,6 +127,10 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             }
             else
             {
+                // The sender stamps and hashes first; then the receiver starts waiting, and the sender
+                // starts as soon as the receiver says so (docs/benchmarks/README.md, "One transfer").
+                _sender.Send("prepare" + command["run".Length..]);
+                _sender.Expect("prepared");
                 _receiver.Send(command);
                 _receiver.Expect("ready");
                 _sender.Send(command);
@@ -135,7 +139,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
                 ticks = Long(received[1]) - Long(sent[1]);
                 if (_verbose)
                     Console.Error.WriteLine(FormattableString.Invariant(
-                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it"));
+                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it; the receiver waited {(Long(sent[1]) - Long(received[4])) * 1e6 / Stopwatch.Frequency:0} us for the first byte"));
                 ulong sentHash = ulong.Parse(sent[2], CultureInfo.InvariantCulture), receivedHash = ulong.Parse(received[2], CultureInfo.InvariantCulture);
                 if (sentHash != 0 && receivedHash != 0 && sentHash != receivedHash)
                     throw new InvalidOperationException($"{Transport.Name()}: transfer {repeat} of {size} bytes arrived with checksum {receivedHash:x16}, sent with {sentHash:x16}");

@@ -3,7 +3,8 @@ using static Tmds.Linux.LibC;
 
 namespace Ivshmem;
 
-/// <summary>epoll(7): the one event loop of the server (no select, so no FD_SETSIZE limit).</summary>
+/// <summary>epoll(7): the daemon's one event loop (no select, so no FD_SETSIZE limit), and the ring's
+/// waiters, which sleep on their doorbells edge-triggered (docs/ring.md, "The wake-up path").</summary>
 internal static unsafe partial class Interop
 {
     internal static int EpollCreate() => CheckIo(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
@@ -49,4 +50,5 @@ internal static unsafe partial class Interop
     internal const uint EPOLLERR_ = 0x008;
     internal const uint EPOLLHUP_ = 0x010;
     internal const uint EPOLLRDHUP_ = 0x2000;
+    internal const uint EPOLLET_ = 1u << 31;
 }
