@@ -25,88 +25,75 @@ public sealed class NetHostilePeerTests(ITestOutputHelper output)
     [NetFact]
     public void NonsenseAnnouncementsGetNoRouteAndALoggedReasonWhileTheOtherPeerKeepsTheRing()
     {
-        using var pair = new NamespacePair();
-        using var daemon = new NetDaemon();
-        using var a = NetAgentProcess.Start(daemon, pair.A, "a");
-        using var b = NetAgentProcess.Start(daemon, pair.B, "b");
-        try
+        using var rig = new NetRig(output);
+        var (pair, daemon, a) = (rig.Pair, rig.Daemon, rig.A);
+        using Ivshmem.Peer.Host.HostPeer hostile = Ivshmem.Peer.Host.HostPeer.Connect(daemon.Socket, new HostPeerOptions { Name = "h", Vectors = 2 });
+        RingChannel toA = hostile.OpenChannel("a");
+        ulong aInstance = Convert.ToUInt64(a.Status().GetProperty("instance").GetString(), 16);
+
+        // Addresses that are not its own: every one refused, each with its reason.
+        string[] nonsense = ["10.77.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "127.0.0.1", "10.77.0.255", "10.99.0.1", "fe80::1", "10.77.0.2", "::ffff:10.77.0.2", "ff02::1"];
+        toA.Send(NetRecords.EncodeAnnounce(Instance, [.. nonsense.Select(IPAddress.Parse)]), MessageTypes.NetAnnounce);
+        Heartbeat(toA, aInstance);
+        string line = a.WaitFor("peer 'h'");
+        foreach (string expected in new[]
         {
-            NetNamespaceTests.WaitUntilUp(a, b);
-            using Ivshmem.Peer.Host.HostPeer hostile = Ivshmem.Peer.Host.HostPeer.Connect(daemon.Socket, new HostPeerOptions { Name = "h", Vectors = 2 });
-            RingChannel toA = hostile.OpenChannel("a");
-            ulong aInstance = Convert.ToUInt64(a.Status().GetProperty("instance").GetString(), 16);
+            "10.77.0.1: one of this machine's own addresses", "0.0.0.0: an unspecified address", "224.0.0.1: a multicast address",
+            "255.255.255.255: the broadcast address", "127.0.0.1: a loopback address", "10.77.0.255: a broadcast address of a network this machine is on",
+            "10.99.0.1: this machine has no route to it", "fe80::1: a link-local address", "10.77.0.2: peer 'b' (id", ") announced it first",
+            "::ffff:10.77.0.2: an IPv4-mapped address", "ff02::1: a multicast address",
+        })
+            Assert.Contains(expected, line);
+        NetNamespaceTests.WaitFor(() => a.PeerStatus("h").GetProperty("reason").GetString() == "none of its addresses can be routed to",
+            TimeSpan.FromSeconds(5), $"h's state: {a.PeerStatus("h")}");
 
-            // Addresses that are not its own: every one refused, each with its reason.
-            string[] nonsense = ["10.77.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "127.0.0.1", "10.77.0.255", "10.99.0.1", "fe80::1", "10.77.0.2", "::ffff:10.77.0.2", "ff02::1"];
-            toA.Send(NetRecords.EncodeAnnounce(Instance, [.. nonsense.Select(IPAddress.Parse)]), MessageTypes.NetAnnounce);
-            Heartbeat(toA, aInstance);
-            string line = a.WaitFor("peer 'h'");
-            foreach (string expected in new[]
-            {
-                "10.77.0.1: one of this machine's own addresses", "0.0.0.0: an unspecified address", "224.0.0.1: a multicast address",
-                "255.255.255.255: the broadcast address", "127.0.0.1: a loopback address", "10.77.0.255: a broadcast address of a network this machine is on",
-                "10.99.0.1: this machine has no route to it", "fe80::1: a link-local address", "10.77.0.2: peer 'b' (id", ") announced it first",
-                "::ffff:10.77.0.2: an IPv4-mapped address", "ff02::1: a multicast address",
-            })
-                Assert.Contains(expected, line);
-            NetNamespaceTests.WaitFor(() => a.PeerStatus("h").GetProperty("reason").GetString() == "none of its addresses can be routed to",
-                TimeSpan.FromSeconds(5), $"h's state: {a.PeerStatus("h")}");
-
-            // Too many addresses, and malformed announcements: nothing of them is taken.
-            toA.Send(TooMany(1000), MessageTypes.NetAnnounce);
-            a.WaitFor("it announced 1000 addresses; at most 64 are accepted");
-            byte[] good = NetRecords.EncodeAnnounce(Instance, [IPAddress.Parse("10.77.0.9")]);
-            byte[] badMagic = [.. good];
-            badMagic[0] ^= 0xFF;
-            byte[] badVersion = [.. good];
-            BinaryPrimitives.WriteUInt16LittleEndian(badVersion.AsSpan(4), 2);
-            byte[] badFamily = [.. good];
-            badFamily[NetRecords.AnnounceHeaderSize] = 9;
-            foreach (var (record, reason) in new[]
-            {
-                (badMagic, "not 'IVNT'"), (badVersion, "it speaks version 2 of net's records"), (good[..7], "shorter than its 20-byte header"),
-                (good[..^1], "must be 40 bytes, not 39"), (badFamily, "has family 9, not 4 or 6"),
-            })
-            {
-                toA.Send(record, MessageTypes.NetAnnounce);
-                a.WaitFor(reason);
-            }
-            Assert.Equal("down", a.PeerStatus("h").GetProperty("state").GetString());
-
-            // A packet in its name from another peer's address: dropped, counted, said once.
-            toA.Send(Ipv4Packet(source: pair.B.V4, destination: pair.A.V4), MessageTypes.NetPacket);
-            a.WaitFor("peer 'h' (id 2) sent a packet whose source is not one of its accepted addresses");
-            Assert.Equal(1, a.PeerStatus("h").GetProperty("dropped").GetProperty("invalid").GetInt64());
-
-            // Through all of it: only b's routes, and b still served through the ring.
-            string routes = pair.A.NetRoutes();
-            Assert.Equal(2, routes.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-            Assert.Contains("10.77.0.2 dev", routes);
-            Assert.Contains("fd77::2 dev", routes);
-            long tun = pair.A.Counter(pair.A.Tun, "tx_bytes");
-            TransferResult result = TcpTransfer.Run(pair.A, pair.B, pair.B.V4, 32 * MiB);
-            Assert.Equal(result.SentHash, result.ReceivedHash);
-            Assert.True(pair.A.Counter(pair.A.Tun, "tx_bytes") - tun >= 32 * MiB);
-            Assert.False(a.HasExited);
-        }
-        finally
+        // Too many addresses, and malformed announcements: nothing of them is taken.
+        toA.Send(TooMany(1000), MessageTypes.NetAnnounce);
+        a.WaitFor("it announced 1000 addresses; at most 64 are accepted");
+        byte[] good = NetRecords.EncodeAnnounce(Instance, [IPAddress.Parse("10.77.0.9")]);
+        byte[] badMagic = [.. good];
+        badMagic[0] ^= 0xFF;
+        byte[] badVersion = [.. good];
+        BinaryPrimitives.WriteUInt16LittleEndian(badVersion.AsSpan(4), 2);
+        byte[] badFamily = [.. good];
+        badFamily[NetRecords.AnnounceHeaderSize] = 9;
+        foreach (var (record, reason) in new[]
         {
-            output.WriteLine($"--- a ---\n{a.Log}");
+            (badMagic, "not 'IVNT'"), (badVersion, "it speaks version 2 of net's records"), (good[..7], "shorter than its 20-byte header"),
+            (good[..^1], "must be 40 bytes, not 39"), (badFamily, "has family 9, not 4 or 6"),
+        })
+        {
+            toA.Send(record, MessageTypes.NetAnnounce);
+            a.WaitFor(reason);
         }
+        Assert.Equal("down", a.PeerStatus("h").GetProperty("state").GetString());
+
+        // A packet in its name from another peer's address: dropped, counted, said once.
+        toA.Send(Ipv4Packet(source: pair.B.V4, destination: pair.A.V4), MessageTypes.NetPacket);
+        a.WaitFor("peer 'h' (id 2) sent a packet whose source is not one of its accepted addresses");
+        Assert.Equal(1, a.PeerStatus("h").GetProperty("dropped").GetProperty("invalid").GetInt64());
+
+        // Through all of it: only b's routes, and b still served through the ring.
+        string routes = pair.A.NetRoutes();
+        Assert.Equal(2, routes.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("10.77.0.2 dev", routes);
+        Assert.Contains("fd77::2 dev", routes);
+        long tun = pair.A.Counter(pair.A.Tun, "tx_bytes");
+        TransferResult result = TcpTransfer.Run(pair.A, pair.B, pair.B.V4, 32 * MiB);
+        Assert.Equal(result.SentHash, result.ReceivedHash);
+        Assert.True(pair.A.Counter(pair.A.Tun, "tx_bytes") - tun >= 32 * MiB);
+        Assert.False(a.HasExited);
     }
 
     [NetFact]
     public void APeerThatStopsReadingIsMarkedStalledAndLosesItsRoutesWithoutHoldingUpTheOthers()
     {
-        using var pair = new NamespacePair();
-        using var daemon = new NetDaemon();
-        using var a = NetAgentProcess.Start(daemon, pair.A, "a");
-        using var b = NetAgentProcess.Start(daemon, pair.B, "b");
+        using var rig = new NetRig(output);
+        var (pair, daemon, a) = (rig.Pair, rig.Daemon, rig.A);
         using var stop = new CancellationTokenSource();
         Task? heartbeats = null;
         try
         {
-            NetNamespaceTests.WaitUntilUp(a, b);
             using Ivshmem.Peer.Host.HostPeer hostile = Ivshmem.Peer.Host.HostPeer.Connect(daemon.Socket, new HostPeerOptions { Name = "h", Vectors = 2 });
             RingChannel toA = hostile.OpenChannel("a");
             ulong aInstance = Convert.ToUInt64(a.Status().GetProperty("instance").GetString(), 16);
@@ -156,7 +143,6 @@ public sealed class NetHostilePeerTests(ITestOutputHelper output)
         {
             stop.Cancel();
             heartbeats?.Wait();
-            output.WriteLine($"--- a ---\n{a.Log}");
         }
     }
 

@@ -351,6 +351,8 @@ internal sealed partial class NetAgent : IDisposable
             foreach (IPAddress address in link.Accepted) destinations[IpKey.Of(address)] = link;
         }
         _plane.Destinations = destinations;
+        PeerLink[] up = [.. _plane.Links.Where(l => l.Up && !l.Retired)];
+        _plane.SoleUpLink = up.Length == 1 ? up[0] : null;
     }
 
     private static string Describe(IReadOnlyCollection<IPAddress> addresses) =>

@@ -23,6 +23,9 @@ internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevi
     /// <summary>Destination address to the peer that owns it, for every peer that is up.</summary>
     public volatile Dictionary<UInt128, PeerLink> Destinations = [];
 
+    /// <summary>The peer that is up when exactly one is (the sender reads into its ring directly).</summary>
+    public volatile PeerLink? SoleUpLink;
+
     /// <summary>The addresses this side announced: what packets from peers may be sent to.</summary>
     public volatile HashSet<UInt128> LocalAddresses = [];
 

@@ -69,12 +69,17 @@ internal sealed class TunToRing(NetPlane plane)
         while (!plane.SenderStop)
         {
             Dictionary<UInt128, PeerLink> destinations = plane.Destinations;
+            PeerLink? sole = plane.SoleUpLink;
             int count = 0;
             for (; count < BatchPackets; count++)
             {
-                int n = plane.Tun.Read(_frame);
+                int n;
+                if (sole is null || (n = ReadIntoRing(sole, destinations)) < 0)
+                {
+                    n = plane.Tun.Read(_frame);
+                    if (n > 0) Dispatch(_frame.AsSpan(0, n), destinations);
+                }
                 if (n == 0) break;
-                Dispatch(_frame.AsSpan(0, n), destinations);
             }
             PublishDirty();
             Volatile.Write(ref plane.SenderAllocated, GC.GetAllocatedBytesForCurrentThread());
@@ -82,6 +87,46 @@ internal sealed class TunToRing(NetPlane plane)
             // Under a steady stream the device is never empty: keep the heartbeats going.
             SendControlRecords();
         }
+    }
+
+    /// <summary>
+    /// With one peer up, nearly every packet is for it: read straight into a record of its ring, and
+    /// save the copy. Returns the packet's length, 0 when the device is empty, or -1 when the ring
+    /// has no room for the largest packet now (the copying path then waits for room as it needs).
+    /// A packet that turns out to be for no peer or another one is copied out and dispatched.
+    /// </summary>
+    private int ReadIntoRing(PeerLink link, Dictionary<UInt128, PeerLink> destinations)
+    {
+        RingProducer? producer = link.Producer;
+        if (producer is null || !link.Up || link.Stalled || link.Retired || link.Broken is not null) return -1;
+        Span<byte> record;
+        try
+        {
+            if (!producer.TryClaim(Math.Min(TunDevice.MaxFrame, producer.MaxPayload), out record)) return -1;
+        }
+        catch (RingCorruptedException e)
+        {
+            Break(link, e);
+            return -1;
+        }
+        int n = plane.Tun.Read(record);
+        if (n == 0)
+        {
+            producer.Abort();
+            return 0;
+        }
+        ReadOnlySpan<byte> frame = record[..n];
+        if (IpKey.TryRead(frame[Interop.VirtioNetHdrSize..], out _, out UInt128 destination)
+            && destinations.TryGetValue(destination, out PeerLink? owner) && owner == link)
+        {
+            producer.Commit(n, MessageTypes.NetPacket);
+            Sent(link, producer, n);
+            return n;
+        }
+        frame.CopyTo(_frame);
+        producer.Abort();
+        Dispatch(_frame.AsSpan(0, n), destinations);
+        return n;
     }
 
     private void Dispatch(ReadOnlySpan<byte> frame, Dictionary<UInt128, PeerLink> destinations)
@@ -108,15 +153,21 @@ internal sealed class TunToRing(NetPlane plane)
             }
             frame.CopyTo(record);
             producer.Commit(frame.Length, MessageTypes.NetPacket);
-            link.ToPeerPackets++;
-            link.ToPeerBytes += frame.Length - Interop.VirtioNetHdrSize;
-            if (producer.Position - link.PublishedAt >= PublishBytes) Publish(link);
-            else MarkDirty(link);
+            Sent(link, producer, frame.Length);
         }
         catch (RingCorruptedException e)
         {
             Break(link, e);
         }
+    }
+
+    /// <summary>Counts a committed packet and publishes when enough waits in the ring.</summary>
+    private void Sent(PeerLink link, RingProducer producer, int frameLength)
+    {
+        link.ToPeerPackets++;
+        link.ToPeerBytes += frameLength - Interop.VirtioNetHdrSize;
+        if (producer.Position - link.PublishedAt >= PublishBytes) Publish(link);
+        else MarkDirty(link);
     }
 
     /// <summary>The peer broke the ring (an impossible head): this link is done, the others go on.</summary>
