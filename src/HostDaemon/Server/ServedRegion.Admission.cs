@@ -8,6 +8,12 @@ internal sealed partial class ServedRegion
 {
     private static readonly TimeSpan AcceptPause = TimeSpan.FromSeconds(1);
 
+    /// <summary>A full region looks again this often, this many times, before it refuses with "full":
+    /// a peer that has just closed may not have reached its end of file yet (its socket still open
+    /// for a moment in a process that forked), and its slot must not be the reason for a refusal.</summary>
+    private static readonly TimeSpan FullRetryDelay = TimeSpan.FromMilliseconds(25);
+    private const int FullRetries = 4;
+
     /// <summary>Accepts every waiting connection. Out of fds (EMFILE/ENFILE) the listener would stay
     /// readable and spin the loop, so it is paused for a second instead.</summary>
     private void AcceptPending()
@@ -26,17 +32,7 @@ internal sealed partial class ServedRegion
                 return;
             }
             if (fd < 0) return;
-            try
-            {
-                Admit(fd);
-            }
-            catch (Exception e)
-            {
-                // Set-up failed before the peer was announced (no eventfds, fd store...): it got
-                // nothing yet, so refusing is still possible and keeps QEMU from spinning.
-                _log.AdmissionFailed(Name, e.Message);
-                SendRefusalAndClose(fd, RefusalReason.NotAdmitted);
-            }
+            TryAdmit(fd, attempt: 0);
         }
     }
 
@@ -51,13 +47,34 @@ internal sealed partial class ServedRegion
         });
     }
 
+    private void TryAdmit(int fd, int attempt)
+    {
+        try
+        {
+            Admit(fd, attempt);
+        }
+        catch (Exception e)
+        {
+            // Set-up failed before the peer was announced (no eventfds, fd store...): it got
+            // nothing yet, so refusing is still possible and keeps QEMU from spinning.
+            _log.AdmissionFailed(Name, e.Message);
+            SendRefusalAndClose(fd, RefusalReason.NotAdmitted);
+        }
+    }
+
     /// <summary>
     /// Decides about a new connection and either refuses it (a nonzero version message, then close) or
     /// makes it a peer: eventfds, id, slot, fd store, ledger, peer table, then the messages (its
     /// handshake, and its eventfds to everyone else), then the control vector of the others.
     /// </summary>
-    private void Admit(int fd)
+    private void Admit(int fd, int attempt)
     {
+        if (_listenFd < 0)
+        {
+            // Waited for a slot (below) while the region stopped listening: removed or stopping.
+            SendRefusalAndClose(fd, RefusalReason.ShuttingDown);
+            return;
+        }
         HandlePendingHangups();
         PeerCredentials credentials = Interop.GetPeerCredentials(fd);
         string user = UserDatabase.UserName(credentials.Uid);
@@ -72,6 +89,11 @@ internal sealed partial class ServedRegion
         if (decision.Admitted)
         {
             slot = Array.IndexOf(_slots, null);
+            if (slot < 0 && attempt < FullRetries)
+            {
+                _context.Loop.Schedule(FullRetryDelay, () => TryAdmit(fd, attempt + 1));
+                return;
+            }
             if (slot < 0) decision = AdmissionDecision.Refuse(RefusalReason.RegionFull, $"all {Options.MaxPeers} peer slots are taken (max_peers)");
         }
         if (decision.Admitted && System.Text.Encoding.UTF8.GetByteCount(decision.Name) > PeerTable.MaxNameBytes)
