@@ -46,22 +46,28 @@ internal sealed class ControlServer : IAsyncDisposable
     /// starts with "control socket:" and says why (the daemon logs it as the reason it did not start).</summary>
     public void Start()
     {
-        Socket listener;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            SocketPaths.Prepare(_path, "control socket", _log);
-            listener = Listen();
+            StartListening();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new IOException($"control socket: {e.Message}", e);
         }
+        _watchLoop = WatchLoop();
+        _log.ControlListening(_path);
+    }
+
+    /// <summary>Makes the socket's directory and path ready, binds, and starts accepting: at start
+    /// and whenever the socket file has been removed under the daemon.</summary>
+    private void StartListening()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        SocketPaths.Prepare(_path, "control socket", _log);
+        Socket listener = Listen();
         _listener = listener;
         _watch.Bound();
         _acceptLoop = AcceptLoop(listener);
-        _watchLoop = WatchLoop();
-        _log.ControlListening(_path);
     }
 
     /// <summary>Binds again when the socket file is removed under the daemon (a cleaned runtime
@@ -78,15 +84,7 @@ internal sealed class ControlServer : IAsyncDisposable
                 if (!_lost && !_watch.Check()) continue;
                 _listener?.Dispose(); // its accept loop ends
                 _listener = null;
-                _lost = !_watch.Rebind(() =>
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-                    SocketPaths.Prepare(_path, "control socket", _log);
-                    Socket listener = Listen();
-                    _listener = listener;
-                    _watch.Bound();
-                    _acceptLoop = AcceptLoop(listener);
-                });
+                _lost = !_watch.Rebind(StartListening);
             }
         }
     }
