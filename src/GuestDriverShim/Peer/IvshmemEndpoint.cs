@@ -32,6 +32,16 @@ public abstract class IvshmemEndpoint : IDisposable
     /// <summary>Sleeps until any of this peer's own vectors fires.</summary>
     public abstract IRingWaiter Interrupts { get; }
 
+    /// <summary>
+    /// Cancelled when this endpoint's device is being taken away (a guest's ivshmem device being
+    /// hot-unplugged; docs/guest.md, "When the device comes and goes"): stop touching the region and
+    /// dispose the endpoint promptly, since the unplug waits until then. Never cancelled for a host peer.
+    /// </summary>
+    public virtual CancellationToken GoingAway => CancellationToken.None;
+
+    /// <summary>Why <see cref="GoingAway"/> was cancelled ("the device is being unplugged: ..."), or null.</summary>
+    public virtual string? GoingAwayReason => null;
+
     /// <summary>This peer's entry in the peer table (found by its id). The table is shared memory that
     /// any peer can overwrite, so a missing entry is <see cref="PeerGoneException"/>, not misuse.</summary>
     public PeerEntry Self =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Ivshmem.Ring;
 
 namespace Ivshmem.Peer.Guest;
@@ -15,10 +16,15 @@ public sealed class GuestDevice : IvshmemEndpoint
     private readonly VfioDevice? _vfio;
     private readonly EventFdWaiter? _waiter;
     private readonly IRingWaiter _interrupts;
+    private readonly DeviceRequestWatch _watch;
+    private readonly Action<string>? _log;
     private bool _disposed;
 
-    private GuestDevice(IvshmemDeviceInfo info, GuestAccess access, VfioDevice? vfio, IDeviceRegisters registers, BarMapping memory, EventFdWaiter? waiter, int vectors)
+    private GuestDevice(IvshmemDeviceInfo info, GuestAccess access, VfioDevice? vfio, IDeviceRegisters registers, BarMapping memory, EventFdWaiter? waiter, int vectors,
+        DeviceRequestWatch watch, Action<string>? log)
     {
+        _watch = watch;
+        _log = log;
         Info = info;
         Access = access;
         _vfio = vfio;
@@ -57,6 +63,17 @@ public sealed class GuestDevice : IvshmemEndpoint
     public override int VectorCount { get; }
     public override IRingWaiter Interrupts => _interrupts;
 
+    /// <summary>Cancelled when the device is being unplugged: stop touching the region and dispose
+    /// this object promptly, since the unplug cannot complete before (docs/guest.md, "When the device
+    /// comes and goes").</summary>
+    public override CancellationToken GoingAway => _watch.Token;
+
+    public override string? GoingAwayReason => _watch.Reason;
+
+    /// <summary>How long the release took, from the unplug request to the last fd closed; null
+    /// until this device was disposed after a request.</summary>
+    public TimeSpan? ReleasedAfter { get; private set; }
+
     public override IRingSignal Doorbell(int peerId, int vector) =>
         new DoorbellSignal(_registers, IvshmemRegisters.DoorbellValue(peerId, vector));
 
@@ -90,6 +107,8 @@ public sealed class GuestDevice : IvshmemEndpoint
         EventFdWaiter? waiter = null;
         IDeviceRegisters? registers = null;
         BarMapping? memory = null;
+        DeviceRequestWatch? watch = null;
+        int[]? vectorFds = null;
         bool msixOn = false;
         try
         {
@@ -99,6 +118,7 @@ public sealed class GuestDevice : IvshmemEndpoint
             if (vectors > 0)
             {
                 int[] fds = vfio.EnableMsix(Math.Min(vectors, IvshmemRegisters.MaxVectors));
+                vectorFds = fds;
                 msixOn = true;
                 try { waiter = new EventFdWaiter(fds, ownsFds: true); }
                 catch
@@ -115,10 +135,17 @@ public sealed class GuestDevice : IvshmemEndpoint
             }
             registers = OpenVfioRegisters(vfio);
             memory = MapVfioMemory(vfio, info, options);
-            return new GuestDevice(info, GuestAccess.Vfio, vfio, registers, memory, waiter, Math.Max(vectors, 1));
+            int requestFd = vfio.EnableRequestIrq();
+            if (requestFd < 0)
+                options.Log?.Invoke($"vfio-pci offers no device request interrupt for {info.Address}: a hot-unplug waits until this program exits");
+            // The waiters sleep on the vectors' eventfds: a write to the control vector's wakes them to look.
+            int[]? wakeFds = vectorFds;
+            watch = DeviceRequestWatch.Start(info, requestFd, () => { if (wakeFds is { Length: > 0 }) Interop.EventFdSignal(wakeFds[0]); }, options.Log);
+            return new GuestDevice(info, GuestAccess.Vfio, vfio, registers, memory, waiter, Math.Max(vectors, 1), watch, options.Log);
         }
         catch
         {
+            watch?.Dispose();
             if (msixOn) TryDisableMsix(vfio!);
             waiter?.Dispose();
             memory?.Dispose();
@@ -190,7 +217,9 @@ public sealed class GuestDevice : IvshmemEndpoint
             }
             memory = MapSysfsMemory(info, options);
             int vectors = info.Kind == IvshmemDeviceKind.Doorbell ? info.MsixVectors ?? 1 : 1;
-            return new GuestDevice(info, GuestAccess.Sysfs, null, registers, memory, null, vectors);
+            // Nothing here holds the device for the kernel: an unplug goes ahead and the watch sees it go.
+            var watch = DeviceRequestWatch.Start(info, -1, () => { }, options.Log);
+            return new GuestDevice(info, GuestAccess.Sysfs, null, registers, memory, null, vectors, watch, options.Log);
         }
         catch
         {
@@ -260,12 +289,21 @@ public sealed class GuestDevice : IvshmemEndpoint
     {
         if (_disposed || !disposing) return;
         _disposed = true;
-        // Vectors first, so VFIO lets go of the eventfds before the waiter closes them.
+        // The watch first: it may write to the control vector's eventfd, which the waiter closes.
+        _watch.Dispose();
+        // Vectors next, so VFIO lets go of the eventfds before the waiter closes them.
         if (_waiter is not null && _vfio is not null) TryDisableMsix(_vfio);
         _waiter?.Dispose();
+        // Every mapping, then device, group and container: a mapping alone keeps an unplug waiting
+        // (docs/guest.md, "When the device comes and goes").
         _memory.Dispose();
         _registers.Dispose();
         _vfio?.Dispose();
+        if (_watch.RequestedAt != 0)
+        {
+            ReleasedAfter = Stopwatch.GetElapsedTime(_watch.RequestedAt);
+            _log?.Invoke($"released {Info.Address} {ReleasedAfter.Value.TotalMilliseconds:0} ms after the unplug request");
+        }
     }
 
     /// <summary>Rings one vector of one peer with a single 32-bit Doorbell write.</summary>

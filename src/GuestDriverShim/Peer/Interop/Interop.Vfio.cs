@@ -57,6 +57,11 @@ internal static unsafe partial class Interop
     internal const int VFIO_PCI_CONFIG_REGION_INDEX = 7;
     internal const int VFIO_PCI_MSIX_IRQ_INDEX = 2;
 
+    /// <summary>The device request interrupt: vfio-pci signals it when the kernel wants the device
+    /// back (hot-unplug, unbind) and keeps signalling every 10 s until every fd and mapping of the
+    /// device is gone (docs/guest.md, "When the device comes and goes").</summary>
+    internal const int VFIO_PCI_REQ_IRQ_INDEX = 4;
+
     [StructLayout(LayoutKind.Sequential)]
     internal struct vfio_group_status
     {

@@ -6,6 +6,11 @@ public sealed record PciBar(int Index, ulong Start, ulong End, long Flags)
     /// <summary>False for an unused BAR (the kernel prints zeros).</summary>
     public bool IsPresent => End > Start || Start != 0;
 
+    /// <summary>True once the kernel gave the BAR an address. A device hot-added behind a bridge is
+    /// announced before its BARs are assigned, and one that found no room keeps start 0 for good
+    /// (docs/guest.md, "When the device comes and goes").</summary>
+    public bool IsAssigned => IsPresent && Start != 0;
+
     public long Size => IsPresent ? (long)(End - Start + 1) : 0;
 
     public bool IsMemory => (Flags & Interop.IORESOURCE_MEM) != 0;

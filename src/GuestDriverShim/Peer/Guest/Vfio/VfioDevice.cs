@@ -169,6 +169,30 @@ internal sealed class VfioDevice : IDisposable
         }
     }
 
+    /// <summary>
+    /// Registers a new eventfd as the device request interrupt (VFIO_PCI_REQ_IRQ_INDEX), which
+    /// vfio-pci signals when the kernel wants the device back. Returns the eventfd (the caller owns
+    /// it), or -1 when this vfio-pci offers no such interrupt.
+    /// </summary>
+    public int EnableRequestIrq()
+    {
+        Interop.vfio_irq_info irq;
+        try { irq = Interop.VfioDeviceGetIrqInfo(_device, Interop.VFIO_PCI_REQ_IRQ_INDEX); }
+        catch (IOException) { return -1; }
+        if (irq.count < 1 || (irq.flags & Interop.VFIO_IRQ_INFO_EVENTFD) == 0) return -1;
+        int fd = Interop.EventFdCreate();
+        try
+        {
+            Interop.VfioDeviceSetIrqEventFds(_device, Interop.VFIO_PCI_REQ_IRQ_INDEX, [fd]);
+            return fd;
+        }
+        catch
+        {
+            Interop.Close(fd);
+            throw;
+        }
+    }
+
     public void DisableMsix() => Interop.VfioDeviceDisableIrqs(_device, Interop.VFIO_PCI_MSIX_IRQ_INDEX);
 
     public void Dispose()
