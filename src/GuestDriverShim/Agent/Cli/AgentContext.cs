@@ -38,21 +38,30 @@ internal sealed class AgentContext
     /// output may be the data).</summary>
     public void Report(string message) => Error.WriteLine($"{CommandPath}: {message}");
 
+    /// <summary>True in host-peer mode (--socket): the endpoint is the daemon's socket, not a device.</summary>
+    public bool IsHostPeer => Get(CommonOptions.Socket) is not null;
+
     /// <summary>Opens the guest device, or connects to the daemon in host-peer mode (--socket).</summary>
     public IvshmemEndpoint OpenEndpoint()
     {
         string? socket = Get(CommonOptions.Socket);
         if (socket is not null) return HostPeerEndpoint.Connect(socket, Get(CommonOptions.PeerName), Get(CommonOptions.Vectors), Note);
+        return GuestDevice.Open(GuestDeviceOptions());
+    }
+
+    /// <summary>Which guest device to open and how, as the common options say.</summary>
+    public GuestDeviceOptions GuestDeviceOptions()
+    {
         if (Get(CommonOptions.PeerName) is not null)
             throw new ArgumentException("--peer-name is for host-peer mode (--socket); a VM's name in the peer table is its QEMU -name");
-        return GuestDevice.Open(new GuestDeviceOptions
+        return new GuestDeviceOptions
         {
             Device = Get(CommonOptions.Device),
             Access = Get(CommonOptions.Access),
             Mapping = Get(CommonOptions.Map),
             Bind = Get(CommonOptions.Bind),
             Log = Note,
-        });
+        };
     }
 
     /// <summary>
@@ -80,6 +89,7 @@ internal sealed class AgentContext
                 }
             }
             cancellationToken.ThrowIfCancellationRequested();
+            if (endpoint.GoingAwayReason is { } going) throw new PeerGoneException(going);
             if (endpoint.Interrupts is PollingWaiter) Thread.Sleep(100);
             else endpoint.Interrupts.Wait(token, 100);
         }

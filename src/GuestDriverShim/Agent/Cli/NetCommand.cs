@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Ivshmem.Agent.Net;
 using Ivshmem.Ring;
+using Ivshmem.Peer;
 
 namespace Ivshmem.Agent.Cli;
 
@@ -38,8 +39,12 @@ internal static class NetCommand
         {
             Description = "Do not take offloaded packets from the kernel (checksum and TSO): every packet is at most MTU bytes and carries its full checksum. For measuring what the offloads bring; slower.",
         };
+        var noWait = new Option<bool>("--no-wait-for-device")
+        {
+            Description = "In a guest: exit when there is no ivshmem device at the start (status 1) or when it is unplugged (status 3), instead of waiting for one to be hot-added. Host peers (--socket) never wait.",
+        };
         var waitMode = CommonOptions.WaitModeOption(WaitMode.SpinThenBlock);
-        var command = new Command("net", Page.Summary) { address, tun, mtu, noOffload, waitMode };
+        var command = new Command("net", Page.Summary) { address, tun, mtu, noOffload, noWait, waitMode };
         command.Validators.Add(r =>
         {
             if (r.GetValue(mtu) is int m && (m < NetAgent.MinMtu || m > 65535)) r.AddError($"--mtu {m} is not 1280..65535 (IPv6 needs at least 1280)");
@@ -50,9 +55,12 @@ internal static class NetCommand
             var context = new AgentContext(parse);
             var options = new NetOptions(parse.GetValue(tun) ?? DefaultTun, parse.GetValue(address) is { Length: > 0 } given ? given : null,
                 parse.GetValue(mtu), !parse.GetValue(noOffload), parse.GetValue(waitMode));
+            if (!context.IsHostPeer && !parse.GetValue(noWait)) return Task.FromResult(NetDeviceLoop.Run(context, options, ct));
             using var endpoint = context.OpenEndpoint();
-            using var agent = NetAgent.Start(endpoint, options, context.Report);
-            agent.Run(ct);
+            using var agent = NetAgent.Start(options, context.Report, endpoint.Region.Geometry.MaxPayload);
+            agent.Attach(endpoint);
+            if (agent.Run(ct) == NetRunEnd.DeviceGoingAway)
+                throw new PeerGoneException(endpoint.GoingAwayReason ?? "the device is being unplugged");
             return Task.FromResult(ExitCodes.Ok);
         });
 
@@ -87,7 +95,7 @@ internal static class NetCommand
         Summary = "route IP traffic to co-resident peers through shared memory",
         Synopsis =
         [
-            "ivshmem-agent net [--address ADDR]... [--tun NAME] [--mtu BYTES] [--no-offload] [--wait-mode MODE]",
+            "ivshmem-agent net [--address ADDR]... [--tun NAME] [--mtu BYTES] [--no-offload] [--no-wait-for-device] [--wait-mode MODE]",
             "ivshmem-agent net status [--json] [--tun NAME]",
         ],
         Description =
@@ -96,6 +104,7 @@ internal static class NetCommand
             "Residency is detected, not configured: a peer gets routes while it is in the peer table and its net answers (a heartbeat every 100 ms), and loses them within a second when it leaves, its net stops or says nothing for 0.4 s. Traffic to it then goes through the network again. Open TCP connections survive either switch: TCP resends what was in flight.",
             "Packets travel with their virtio header, so with offloads (the default) one record carries a TSO packet of up to 64 KiB. A full ring is backpressure: net waits for the peer to read, and marks a peer that reads nothing for 200 ms stalled, removing its routes, so that it cannot hold up the others.",
             "A peer's announcement is checked: an address that is not a unicast address, one of this machine's own, one another peer announced first, or one this machine has no route to over the network gets no route, and the log says why; more than 64 addresses, or a malformed announcement, get none at all. Packets from a peer must come from one of its accepted addresses and go to one of ours.",
+            "In a guest, net outlives its ivshmem device. When the device is being unplugged (vfio-pci relays the kernel's request; without VFIO, the device's remove uevent), net removes every route, logging 'the device is being unplugged' as the reason, says nothing more on the ring, and releases the device (every mapping, device, group and container), logging how many milliseconds after the request; traffic goes through the network again. It then waits, answering 'net status' with 'waiting for an ivshmem device'. A device that is hot-added (seen through its uevent, used once its shared memory BAR has an address) is bound to vfio-pci when the earlier one used VFIO or the vfio-pci driver is loaded, opened and joined; routes come back, and open TCP connections move back to the ring. net also starts without a device and waits for one. The TUN device stays across. --no-wait-for-device exits instead.",
             "net runs in the foreground as root (it needs CAP_NET_ADMIN) until SIGINT or SIGTERM; then it removes its routes, tells the peers, and the device goes with the process. After a crash the kernel removes the device and its routes; the next start also removes any route of net's (protocol 73) that no running net holds. Every route added or removed is logged on standard error with the peer and the reason.",
             "'net status' asks the running net (through its socket) and prints per peer its state and why, its addresses, the routes, packets and bytes each way, and what was dropped. 'ip -s link show NAME' shows the device's own counters.",
         ],
@@ -104,7 +113,7 @@ internal static class NetCommand
             new("0", "Stopped by SIGINT or SIGTERM, everything removed; for 'status': printed."),
             new("1", "Failure: not root, no device or region, another net runs with this TUN name, an --address that is not this machine's; for 'status': no net runs with that TUN name."),
             new("2", "Usage error."),
-            new("3", "This side left the region (the daemon dropped it)."),
+            new("3", "This side left the region (the daemon dropped it), or, with --no-wait-for-device, its device was unplugged."),
         ],
         Files =
         [
@@ -129,7 +138,7 @@ internal static class NetCommand
         Description =
         [
             "Asks the net running with TUN device NAME (through /run/ivshmem-agent/NAME.sock) and prints the device's settings and this side's addresses, then per peer: its state (up, or down and why), the addresses it announced that got routes and the ones refused with the reason, the routes installed, packets and bytes to and from it, and the packets dropped (down: no route any more; stalled: its ring stayed full; too big: larger than a ring record; invalid: not from its addresses or not to ours; refused by kernel: the TUN device would not take it) and how often it stalled.",
-            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
+            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, device ('attached', or what net waits for while it has no ivshmem device: then name is empty, id -1 and peers empty), name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
         ],
         ExitStatus =
         [

@@ -153,10 +153,13 @@ internal sealed class RingLink : IMessageLink
     private RingChannel NewChannel() =>
         new(_producer, _consumer, _endpoint.Interrupts, GoneReason, _baseOptions with { Timeout = _stallTimeout }, _peer.Name.Length > 0 ? _peer.Name : $"id {_peer.PeerId}");
 
-    /// <summary>Why the channel cannot go on, from the peer table: the peer's slot is no longer the
-    /// peer it was opened with, or this side's slot is no longer ours.</summary>
+    /// <summary>Why the channel cannot go on: this side's device is being unplugged, or, from the peer
+    /// table, the peer's slot is no longer the peer it was opened with, or this side's slot is no
+    /// longer ours.</summary>
     private string? GoneReason()
     {
+        // The device being unplugged ends every conversation (docs/guest.md, "When the device comes and goes").
+        if (_endpoint.GoingAwayReason is { } going) return going;
         PeerTable peers = _endpoint.Region.Peers;
         // The usual answer, both still there, without decoding names: this runs on every peer check
         // and after every wake-up that found nothing to do, and waiting must not allocate.

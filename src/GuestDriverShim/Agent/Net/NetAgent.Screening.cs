@@ -12,7 +12,7 @@ internal sealed partial class NetAgent
     /// held an address left).</summary>
     private void ScreenAll()
     {
-        foreach (PeerLink link in _plane.Links)
+        foreach (PeerLink link in Plane.Links)
             if (!link.Retired && link.Announcement is { } announcement) Screen(link, announcement);
     }
 
@@ -54,7 +54,7 @@ internal sealed partial class NetAgent
     private string? MachineRefusal(PeerLink link, IPAddress address)
     {
         if (_allLocal.Contains(address)) return "one of this machine's own addresses";
-        PeerLink? owner = _plane.Links.FirstOrDefault(l => l != link && !l.Retired && l.Accepted.Contains(address));
+        PeerLink? owner = Plane.Links.FirstOrDefault(l => l != link && !l.Retired && l.Accepted.Contains(address));
         if (owner is not null) return $"peer {owner.Label} announced it first";
         RouteLookup? route = _netlink.Lookup(address, out int errno);
         if (route is null) return $"this machine has no route to it ({Marshal.GetPInvokeErrorMessage(errno)})";

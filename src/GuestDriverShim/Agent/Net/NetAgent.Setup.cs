@@ -37,6 +37,25 @@ internal sealed partial class NetAgent
         // rp_filter: the device inherits conf/default; on it, 0 is what is needed (the effective
         // value is the larger of it and conf/all, which is not ours to change).
         if (Sysctl.Read("ipv4", name, "rp_filter") is > 0) Sysctl.Write("ipv4", name, "rp_filter", 0);
+        int mtu = ApplyMtu(netlink, name, index, requestedMtu, maxRecord, log);
+        netlink.SetUp(index);
+        switch (Sysctl.Read("ipv4", "all", "rp_filter"))
+        {
+            case 2:
+                netlink.AddAddress(index, LooseFilterAddress, 32, RT_SCOPE_LINK);
+                log($"net.ipv4.conf.all.rp_filter is 2 (loose), which drops packets arriving on a device without an IPv4 address: gave {name} {LooseFilterAddress}/32 (scope link)");
+                break;
+            case 1:
+                log("net.ipv4.conf.all.rp_filter is 1 (strict): packets in flight while routes change are dropped (TCP sends them again); 0 or 2 avoid that");
+                break;
+        }
+        return mtu;
+    }
+
+    /// <summary>The MTU (<paramref name="requestedMtu"/>, or the largest a ring record carries) and,
+    /// when a record is smaller than 64 KiB, the largest GSO packet. Returns the MTU.</summary>
+    private static int ApplyMtu(Rtnetlink netlink, string name, int index, int? requestedMtu, int maxRecord, Action<string> log)
+    {
         int largest = Math.Min(65535, maxRecord - VirtioNetHdrSize);
         int mtu = requestedMtu ?? largest;
         if (mtu > largest)
@@ -51,17 +70,16 @@ internal sealed partial class NetAgent
             if (errno != 0)
                 log($"cannot limit GSO packets on {name} to the ring's {largest} bytes ({System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}{(message is null ? "" : ": " + message)}); larger ones are dropped");
         }
-        netlink.SetUp(index);
-        switch (Sysctl.Read("ipv4", "all", "rp_filter"))
-        {
-            case 2:
-                netlink.AddAddress(index, LooseFilterAddress, 32, RT_SCOPE_LINK);
-                log($"net.ipv4.conf.all.rp_filter is 2 (loose), which drops packets arriving on a device without an IPv4 address: gave {name} {LooseFilterAddress}/32 (scope link)");
-                break;
-            case 1:
-                log("net.ipv4.conf.all.rp_filter is 1 (strict): packets in flight while routes change are dropped (TCP sends them again); 0 or 2 avoid that");
-                break;
-        }
         return mtu;
+    }
+
+    /// <summary>A device that comes later may belong to a region with smaller records: the TUN
+    /// device (kept across devices) follows it.</summary>
+    private void FitMtu(int maxRecord)
+    {
+        int largest = Math.Min(65535, maxRecord - VirtioNetHdrSize);
+        if (Math.Min(_options.Mtu ?? largest, largest) == Mtu) return;
+        Mtu = ApplyMtu(_netlink, _tun.Name, _tunIndex, _options.Mtu, maxRecord, _log);
+        _log($"{_tun.Name}: mtu {Mtu} for this region's records");
     }
 }

@@ -11,7 +11,7 @@ internal sealed partial class NetAgent
     {
         var request = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_statusRequests) _statusRequests.Enqueue(request);
-        _plane.WakeControl();
+        WakeControl();
         return request.Task.Wait(TimeSpan.FromSeconds(5)) ? request.Task.Result : throw new TimeoutException("net's control loop did not answer");
     }
 
@@ -37,14 +37,17 @@ internal sealed partial class NetAgent
             json.WriteNumber("mtu", Mtu);
             json.WriteBoolean("offload", _tun.Offload);
             json.WriteString("wait_mode", Cli.CommonOptions.WaitModeName(_options.WaitMode));
-            json.WriteString("name", _plane.Self.Name);
-            json.WriteNumber("id", _plane.Self.PeerId);
-            json.WriteString("instance", $"{_plane.Instance:x16}");
+            NetPlane? plane = _plane;
+            // Without a device: the same document, no peers, and what net waits for.
+            json.WriteString("device", plane is null ? _waitingFor : "attached");
+            json.WriteString("name", plane?.Self.Name ?? "");
+            json.WriteNumber("id", plane?.Self.PeerId ?? -1);
+            json.WriteString("instance", plane is null ? "" : $"{plane.Instance:x16}");
             Strings(json, "addresses", _announced.Select(a => a.ToString()));
-            json.WriteNumber("unroutable_packets", Volatile.Read(ref _plane.Unroutable));
-            json.WriteNumber("packet_threads_allocated_bytes", Volatile.Read(ref _plane.SenderAllocated) + Volatile.Read(ref _plane.ReceiverAllocated));
+            json.WriteNumber("unroutable_packets", plane is null ? 0 : Volatile.Read(ref plane.Unroutable));
+            json.WriteNumber("packet_threads_allocated_bytes", plane is null ? 0 : Volatile.Read(ref plane.SenderAllocated) + Volatile.Read(ref plane.ReceiverAllocated));
             json.WriteStartArray("peers");
-            foreach (PeerLink link in _plane.Links)
+            foreach (PeerLink link in plane?.Links ?? [])
             {
                 if (link.Retired) continue;
                 json.WriteStartObject();

@@ -6,6 +6,17 @@ using Ivshmem.Ring;
 
 namespace Ivshmem.Agent.Net;
 
+/// <summary>How <see cref="NetAgent.Run"/> ended.</summary>
+internal enum NetRunEnd
+{
+    /// <summary>SIGINT or SIGTERM: routes removed, peers told, threads stopped.</summary>
+    Stopped,
+
+    /// <summary>The device is being unplugged: routes removed, nothing more said on the ring, threads
+    /// stopped; the caller releases the endpoint now (docs/guest.md, "When the device comes and goes").</summary>
+    DeviceGoingAway,
+}
+
 /// <summary>What 'ivshmem-agent net' was asked for.</summary>
 /// <param name="Addresses">--address, or null: announce this machine's own addresses.</param>
 /// <param name="Mtu">--mtu, or null: the largest the ring carries, up to 65535.</param>
@@ -18,6 +29,13 @@ internal sealed record NetOptions(string TunName, IReadOnlyList<IPAddress>? Addr
 /// peer's state, the routes; shutdown); <see cref="TunToRing"/> and <see cref="RingToTun"/> move the
 /// packets. How it works, what it changes and how it is turned off: docs/guest.md, "The transparent
 /// path: net".
+/// <para>The TUN device, its settings, the status socket and this machine's addresses outlive the
+/// ivshmem device: an endpoint is attached (<see cref="Attach"/>), runs (<see cref="Run"/>) until it
+/// stops or its device is being unplugged, and a later one may be attached to the same agent. The
+/// device is kept across rather than created again: nothing routes to it in between (the routes
+/// went with the old device), its name, index and settings stay what 'net status', ip and the
+/// firewall know, and nothing has to be undone and redone (docs/guest.md, "When the device comes
+/// and goes").</para>
 /// </summary>
 internal sealed partial class NetAgent : IDisposable
 {
@@ -33,16 +51,19 @@ internal sealed partial class NetAgent : IDisposable
     /// that arrives on a device with no IPv4 address, and a link-local /32 is an address nothing routes to.</summary>
     public static readonly IPAddress LooseFilterAddress = IPAddress.Parse("169.254.73.1");
 
-    private readonly IvshmemEndpoint _endpoint;
     private readonly NetOptions _options;
     private readonly Action<string> _log;
     private readonly Rtnetlink _netlink;
     private readonly TunDevice _tun;
     private readonly int _tunIndex;
     private readonly RouteKeeper _routes;
-    private readonly NetPlane _plane;
     private readonly StatusServer _status;
     private readonly Queue<TaskCompletionSource<string>> _statusRequests = new();
+    private readonly SemaphoreSlim _controlWake = new(0);
+    private IvshmemEndpoint? _endpoint;
+    private NetPlane? _plane;
+    private CancellationTokenRegistration _goingAwayWake;
+    private string _waitingFor = "waiting for an ivshmem device";
     private List<IPAddress> _announced;
     private HashSet<IPAddress> _allLocal;
     private long _generation = -1;
@@ -50,10 +71,9 @@ internal sealed partial class NetAgent : IDisposable
     private Thread? _sender;
     private Thread? _receiver;
 
-    private NetAgent(IvshmemEndpoint endpoint, NetOptions options, Action<string> log, Rtnetlink netlink, TunDevice tun, int tunIndex,
+    private NetAgent(NetOptions options, Action<string> log, Rtnetlink netlink, TunDevice tun, int tunIndex,
         int mtu, List<IPAddress> announced)
     {
-        _endpoint = endpoint;
         _options = options;
         _log = log;
         _netlink = netlink;
@@ -63,26 +83,28 @@ internal sealed partial class NetAgent : IDisposable
         _routes = new RouteKeeper(netlink, tunIndex, tun.Name, log);
         _announced = announced;
         _allLocal = LocalAddresses.All(netlink);
-        // ConversationMessage.NewId, not RandomNumberGenerator: on Linux that needs OpenSSL (libssl),
-        // which the test guest lacks; net aborted there ("No usable version of libssl was found").
-        ulong instance = ConversationMessage.NewId();
-        _plane = new NetPlane(endpoint, endpoint.Self, tun, instance, options.WaitMode);
-        PublishAnnouncement();
         _status = StatusServer.Start(tun.Name, RequestStatus);
     }
 
-    public int Mtu { get; }
+    public int Mtu { get; private set; }
+
+    /// <summary>True while an endpoint is attached.</summary>
+    public bool Attached => _plane is not null;
+
+    private NetPlane Plane => _plane ?? throw new InvalidOperationException("net has no ivshmem device attached");
+
+    private IvshmemEndpoint Endpoint => _endpoint ?? throw new InvalidOperationException("net has no ivshmem device attached");
 
     /// <summary>
     /// Sets everything up: removes what an earlier run left behind, creates and configures the TUN
-    /// device, decides what to announce, opens the status socket. Throws saying what is wrong
-    /// (another net on this device name, a region too small, an address that is not ours).
+    /// device, decides what to announce, opens the status socket. <paramref name="maxRecord"/>: the
+    /// largest record of the first region's rings when a device is there already (the MTU follows
+    /// it), or null. Throws saying what is wrong (another net on this device name, a region too
+    /// small, an address that is not ours).
     /// </summary>
-    public static NetAgent Start(IvshmemEndpoint endpoint, NetOptions options, Action<string> log)
+    public static NetAgent Start(NetOptions options, Action<string> log, int? maxRecord)
     {
-        int maxRecord = endpoint.Region.Geometry.MaxPayload;
-        if (maxRecord < Interop.VirtioNetHdrSize + MinMtu)
-            throw new ArgumentException($"the region's rings carry records of at most {maxRecord} bytes; net needs {Interop.VirtioNetHdrSize + MinMtu} (an IPv6 packet of {MinMtu} bytes and its header): give the region more memory or fewer peers");
+        if (maxRecord is int limit) CheckRecordSize(limit);
         if (StatusServer.Answers(options.TunName))
             throw new ArgumentException($"'ivshmem-agent net' already runs with the TUN device {options.TunName} (it answers on {StatusServer.PathOf(options.TunName)}); stop it first, or choose another name with --tun");
         var netlink = Rtnetlink.Open();
@@ -93,13 +115,13 @@ internal sealed partial class NetAgent : IDisposable
             tun = TunDevice.Create(options.TunName, options.Offload);
             int index = netlink.ListLinks().FirstOrDefault(l => l.Name == tun.Name)?.Index
                 ?? throw new IOException($"the TUN device {tun.Name} was created but the kernel does not list it");
-            int mtu = Configure(netlink, tun, index, options.Mtu, maxRecord, log);
+            int mtu = Configure(netlink, tun, index, options.Mtu, maxRecord ?? Interop.VirtioNetHdrSize + 65535, log);
             List<IPAddress> announced = options.Addresses is { } given
                 ? LocalAddresses.Given(given, netlink)
                 : LocalAddresses.ToAnnounce(netlink, index, log);
-            var agent = new NetAgent(endpoint, options, log, netlink, tun, index, mtu, announced);
+            var agent = new NetAgent(options, log, netlink, tun, index, mtu, announced);
             log($"{tun.Name} is up: mtu {mtu}, offloads {(tun.Offload ? "on (checksum, TSO4, TSO6)" : "off")}, txqueuelen {TxQueueLength}; " +
-                $"announcing {Describe(announced)} to the region's peers as {endpoint.Self.Name} (id {endpoint.OwnId})");
+                $"announcing {Describe(announced)}");
             return agent;
         }
         catch
@@ -110,45 +132,159 @@ internal sealed partial class NetAgent : IDisposable
         }
     }
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> (SIGINT/SIGTERM), then removes every
-    /// route, says bye to the peers and closes the device.</summary>
-    public void Run(CancellationToken cancellationToken)
+    /// <summary>The region's records must carry an IPv6 packet of the minimum MTU and its virtio header.</summary>
+    public static void CheckRecordSize(int maxRecord)
     {
-        _sender = new Thread(new TunToRing(_plane).Run) { IsBackground = true, Name = "net: tun to ring" };
-        _receiver = new Thread(new RingToTun(_plane).Run) { IsBackground = true, Name = "net: ring to tun" };
+        if (maxRecord < Interop.VirtioNetHdrSize + MinMtu)
+            throw new ArgumentException($"the region's rings carry records of at most {maxRecord} bytes; net needs {Interop.VirtioNetHdrSize + MinMtu} (an IPv6 packet of {MinMtu} bytes and its header): give the region more memory or fewer peers");
+    }
+
+    /// <summary>
+    /// Takes <paramref name="endpoint"/> as this side's place in a region: a new instance, a new
+    /// announcement, the MTU fitted to the region's records. The caller keeps owning the endpoint.
+    /// </summary>
+    public void Attach(IvshmemEndpoint endpoint)
+    {
+        if (_plane is not null) throw new InvalidOperationException("net has an ivshmem device attached already");
+        int maxRecord = endpoint.Region.Geometry.MaxPayload;
+        CheckRecordSize(maxRecord);
+        FitMtu(maxRecord);
+        _endpoint = endpoint;
+        // ConversationMessage.NewId, not RandomNumberGenerator: on Linux that needs OpenSSL (libssl),
+        // which the test guest lacks; net aborted there ("No usable version of libssl was found").
+        ulong instance = ConversationMessage.NewId();
+        _plane = new NetPlane(endpoint, endpoint.Self, _tun, instance, _options.WaitMode, _controlWake);
+        _generation = -1;
+        _nextRescan = 0;
+        PublishAnnouncement();
+        _goingAwayWake = endpoint.GoingAway.Register(WakeControl);
+        _log($"joined the region as {endpoint.Self.Name} (id {endpoint.OwnId}); announcing {Describe(_announced)} to its peers");
+    }
+
+    /// <summary>
+    /// Runs the attached endpoint until <paramref name="cancellationToken"/> (SIGINT/SIGTERM: every
+    /// route removed, the peers told, <see cref="NetRunEnd.Stopped"/>) or until its device is being
+    /// unplugged (every route removed with that reason, nothing more said on the ring, the packet
+    /// threads stopped: <see cref="NetRunEnd.DeviceGoingAway"/>; the caller then releases the
+    /// endpoint, and may attach another). Either way the endpoint is detached on return.
+    /// </summary>
+    public NetRunEnd Run(CancellationToken cancellationToken)
+    {
+        _sender = new Thread(new TunToRing(Plane).Run) { IsBackground = true, Name = "net: tun to ring" };
+        _receiver = new Thread(new RingToTun(Plane).Run) { IsBackground = true, Name = "net: ring to tun" };
         _sender.Start();
         _receiver.Start();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (_plane.Failure is { } failure) throw new IOException($"net's packet path failed: {failure.Message}", failure);
-                Tick();
-                try { _plane.ControlWake.Wait(NetTimings.ControlTick, cancellationToken); }
+                if (Endpoint.GoingAwayReason is { } going)
+                {
+                    LetGo(going);
+                    return NetRunEnd.DeviceGoingAway;
+                }
+                try
+                {
+                    if (Plane.Failure is { } failure) throw new IOException($"net's packet path failed: {failure.Message}", failure);
+                    Tick();
+                }
+                catch (Exception e) when (Endpoint.GoingAwayReason is not null && e is IvshmemException or IOException)
+                {
+                    // What a device on its way out shows (a region read back as garbage) is not a fault of net's.
+                    continue;
+                }
+                try { _controlWake.Wait(NetTimings.ControlTick, cancellationToken); }
                 catch (OperationCanceledException) { break; }
             }
         }
         finally
         {
             Stop();
+            Detach();
         }
+        return NetRunEnd.Stopped;
+    }
+
+    /// <summary>
+    /// While no device is attached: asks <paramref name="tryOpen"/> for one again and again (each call
+    /// may wait up to the time it is given) and answers 'net status' meanwhile. Returns the endpoint,
+    /// or null when <paramref name="cancellationToken"/> fires first.
+    /// </summary>
+    public IvshmemEndpoint? WaitForEndpoint(Func<TimeSpan, IvshmemEndpoint?> tryOpen, string why, CancellationToken cancellationToken)
+    {
+        _waitingFor = why;
+        _log(why);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            AnswerStatusRequests();
+            while (_controlWake.CurrentCount > 0) _controlWake.Wait(0, CancellationToken.None);
+            IvshmemEndpoint? endpoint;
+            try { endpoint = tryOpen(NetTimings.ControlTick); }
+            catch (OperationCanceledException) { break; }
+            if (endpoint is not null) return endpoint;
+        }
+        return null;
     }
 
     public void Dispose()
     {
         Stop();
+        Detach();
+        lock (_statusRequests)
+            while (_statusRequests.TryDequeue(out var request)) request.TrySetCanceled();
         _status.Dispose();
         _tun.Dispose();
         _netlink.Dispose();
+        _controlWake.Dispose();
+    }
+
+    private void WakeControl()
+    {
+        try
+        {
+            if (_controlWake.CurrentCount == 0) _controlWake.Release();
+        }
+        catch (ObjectDisposedException) { /* stopping */ }
+    }
+
+    /// <summary>
+    /// The device is being unplugged: every route goes (so the kernel sends the peers' traffic over
+    /// the network again), the packet threads stop without another word on the ring, and the plane
+    /// goes; then the caller releases the device.
+    /// </summary>
+    private void LetGo(string reason)
+    {
+        int removed = 0;
+        foreach (PeerLink link in Plane.Links)
+        {
+            removed += link.Routes.Count;
+            TakeDown(link, reason);
+        }
+        Plane.Silent = true;
+        Plane.SenderStop = true;
+        Plane.WakeSender();
+        _sender!.Join();
+        Plane.ReceiverStop = true;
+        _receiver!.Join();
+        _sender = null;
+        _log($"{reason}: {removed} route{(removed == 1 ? "" : "s")} removed, nothing more said on the ring; releasing the device");
+    }
+
+    private void Detach()
+    {
+        if (_plane is null) return;
+        _goingAwayWake.Dispose();
         _plane.Dispose();
+        _plane = null;
+        _endpoint = null;
     }
 
     /// <summary>One look at everything: this side still in the region, peers that came and went, our
     /// addresses, each peer's state and routes, status requests.</summary>
     private void Tick()
     {
-        PeerTable peers = _endpoint.Region.Peers;
-        PeerEntry self = _plane.Self;
+        PeerTable peers = Endpoint.Region.Peers;
+        PeerEntry self = Plane.Self;
         if (!peers.IsPresentWithEpoch(self.Slot, self.Epoch))
             throw new PeerGoneException($"this side ({self.Name}, id {self.PeerId}) is no longer in the region's peer table: the daemon dropped it");
         if (peers.Generation != _generation) SyncLinks();
@@ -158,20 +294,20 @@ internal sealed partial class NetAgent : IDisposable
             _nextRescan = now + NetPlane.Ticks(NetTimings.AddressRescan);
             RescanAddresses();
         }
-        foreach (PeerLink link in _plane.Links) Evaluate(link, now);
+        foreach (PeerLink link in Plane.Links) Evaluate(link, now);
         AnswerStatusRequests();
     }
 
     /// <summary>Peers that joined get a link (and our announcement); peers that left lose theirs and their routes.</summary>
     private void SyncLinks()
     {
-        PeerTable peers = _endpoint.Region.Peers;
+        PeerTable peers = Endpoint.Region.Peers;
         _generation = peers.Generation;
-        PeerEntry self = _plane.Self;
+        PeerEntry self = Plane.Self;
         List<PeerEntry> present = peers.ReadPresent().Where(p => p.Slot != self.Slot && p.PeerId != self.PeerId).ToList();
         var links = new List<PeerLink>();
         bool retired = false;
-        foreach (PeerLink link in _plane.Links)
+        foreach (PeerLink link in Plane.Links)
         {
             if (present.Any(p => p.Slot == link.Peer.Slot && p.Epoch == link.Peer.Epoch))
             {
@@ -186,10 +322,10 @@ internal sealed partial class NetAgent : IDisposable
         foreach (PeerEntry peer in present)
         {
             if (links.Any(l => l.Peer.Slot == peer.Slot && l.Peer.Epoch == peer.Epoch)) continue;
-            links.Add(new PeerLink(peer, _endpoint.Doorbell(peer.PeerId, _endpoint.DataVector)));
+            links.Add(new PeerLink(peer, Endpoint.Doorbell(peer.PeerId, Endpoint.DataVector)));
         }
-        _plane.Links = [.. links];
-        _plane.WakeSender();
+        Plane.Links = [.. links];
+        Plane.WakeSender();
         // An address a departed peer held may now be another's.
         if (retired) ScreenAll();
     }
@@ -207,8 +343,8 @@ internal sealed partial class NetAgent : IDisposable
                 _announced = announced;
                 _log($"this machine's addresses changed: announcing {Describe(announced)}");
                 PublishAnnouncement();
-                foreach (PeerLink link in _plane.Links) link.AnnounceWanted = true;
-                _plane.WakeSender();
+                foreach (PeerLink link in Plane.Links) link.AnnounceWanted = true;
+                Plane.WakeSender();
             }
         }
         if (localChanged) ScreenAll();
@@ -216,8 +352,8 @@ internal sealed partial class NetAgent : IDisposable
 
     private void PublishAnnouncement()
     {
-        _plane.LocalAddresses = _announced.Select(IpKey.Of).ToHashSet();
-        _plane.Announcement = NetRecords.EncodeAnnounce(_plane.Instance, _announced);
+        Plane.LocalAddresses = _announced.Select(IpKey.Of).ToHashSet();
+        Plane.Announcement = NetRecords.EncodeAnnounce(Plane.Instance, _announced);
     }
 
     /// <summary>Brings a link up or down as its state says, and keeps an up link's routes in step with
@@ -266,7 +402,7 @@ internal sealed partial class NetAgent : IDisposable
         if (link.Accepted.Count == 0) return "none of its addresses can be routed to";
         if (now - Volatile.Read(ref link.LastHeard) > NetPlane.Ticks(NetTimings.SilenceLimit))
             return $"no answer for {NetTimings.SilenceLimit.TotalSeconds:0.0} s";
-        if (Volatile.Read(ref link.PeerHeard) != (long)_plane.Instance) return "it has not accepted our announcement";
+        if (Volatile.Read(ref link.PeerHeard) != (long)Plane.Instance) return "it has not accepted our announcement";
         if (link.Stalled) return $"stalled: its ring stayed full for {NetTimings.StallLimit.TotalMilliseconds:0} ms with nothing read";
         return null;
     }
@@ -345,14 +481,14 @@ internal sealed partial class NetAgent : IDisposable
     private void PublishDestinations()
     {
         var destinations = new Dictionary<UInt128, PeerLink>();
-        foreach (PeerLink link in _plane.Links)
+        foreach (PeerLink link in Plane.Links)
         {
             if (!link.Up || link.Retired) continue;
             foreach (IPAddress address in link.Accepted) destinations[IpKey.Of(address)] = link;
         }
-        _plane.Destinations = destinations;
-        PeerLink[] up = [.. _plane.Links.Where(l => l.Up && !l.Retired)];
-        _plane.SoleUpLink = up.Length == 1 ? up[0] : null;
+        Plane.Destinations = destinations;
+        PeerLink[] up = [.. Plane.Links.Where(l => l.Up && !l.Retired)];
+        Plane.SoleUpLink = up.Length == 1 ? up[0] : null;
     }
 
     private static string Describe(IReadOnlyCollection<IPAddress> addresses) =>
@@ -362,21 +498,19 @@ internal sealed partial class NetAgent : IDisposable
     {
         if (_sender is null) return;
         int removed = 0;
-        foreach (PeerLink link in _plane.Links)
+        foreach (PeerLink link in Plane.Links)
         {
             removed += link.Routes.Count;
             TakeDown(link, "net is stopping");
         }
-        _plane.SenderStop = true;
-        _plane.WakeSender();
+        Plane.SenderStop = true;
+        Plane.WakeSender();
         _sender.Join();
         // Peers may still send until they read the bye: deliver that for a moment.
         Thread.Sleep(NetTimings.DrainOnStop);
-        _plane.ReceiverStop = true;
+        Plane.ReceiverStop = true;
         _receiver!.Join();
         _sender = null;
-        lock (_statusRequests)
-            while (_statusRequests.TryDequeue(out var request)) request.TrySetCanceled();
         _log($"stopped: {removed} route{(removed == 1 ? "" : "s")} removed, the peers told; {_tun.Name} goes with this process");
     }
 }

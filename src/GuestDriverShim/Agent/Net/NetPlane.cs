@@ -10,7 +10,7 @@ namespace Ivshmem.Agent.Net;
 /// whole, never changed in place, so a packet thread reads one with a single volatile load and
 /// allocates nothing.
 /// </summary>
-internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevice tun, ulong instance, WaitMode waitMode) : IDisposable
+internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevice tun, ulong instance, WaitMode waitMode, SemaphoreSlim controlWake) : IDisposable
 {
     public IvshmemEndpoint Endpoint { get; } = endpoint;
     public PeerEntry Self { get; } = self;
@@ -45,11 +45,15 @@ internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevi
     public volatile bool SenderStop;
     public volatile bool ReceiverStop;
 
+    /// <summary>Set with <see cref="SenderStop"/> when the device is being unplugged: the sender stops
+    /// without a bye, nothing more is written to the region (docs/guest.md, "When the device comes and goes").</summary>
+    public volatile bool Silent;
+
     /// <summary>Wakes the sender out of its poll (an eventfd it polls beside the TUN device).</summary>
     public int SenderWakeFd { get; } = Interop.EventFdCreate();
 
-    /// <summary>Wakes the control loop before its next tick.</summary>
-    public SemaphoreSlim ControlWake { get; } = new(0);
+    /// <summary>Wakes the control loop before its next tick (the agent's, which outlives a plane).</summary>
+    public SemaphoreSlim ControlWake { get; } = controlWake;
 
     /// <summary>The first failure of a packet thread: the control loop stops the agent with it.</summary>
     public volatile Exception? Failure;
@@ -70,7 +74,6 @@ internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevi
     public void Dispose()
     {
         Interop.Close(SenderWakeFd);
-        ControlWake.Dispose();
     }
 
     public static long Now => System.Diagnostics.Stopwatch.GetTimestamp();

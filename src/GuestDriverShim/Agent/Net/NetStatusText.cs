@@ -12,6 +12,12 @@ internal static class NetStatusText
         using JsonDocument document = JsonDocument.Parse(json);
         JsonElement root = document.RootElement;
         var text = new StringBuilder();
+        if (root.TryGetProperty("device", out JsonElement device) && device.GetString() is { } deviceState && deviceState != "attached")
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"{root.GetProperty("tun").GetString()}: mtu {root.GetProperty("mtu").GetInt32()}; {deviceState}; will announce {List(root.GetProperty("addresses"))}");
+            return text.ToString();
+        }
         text.AppendLine(CultureInfo.InvariantCulture,
             $"{root.GetProperty("tun").GetString()}: mtu {root.GetProperty("mtu").GetInt32()}, offloads {(root.GetProperty("offload").GetBoolean() ? "on" : "off")}, " +
             $"wait mode {root.GetProperty("wait_mode").GetString()}; this side is '{root.GetProperty("name").GetString()}' (id {root.GetProperty("id").GetInt32()}), " +

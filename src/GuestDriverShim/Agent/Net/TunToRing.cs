@@ -39,7 +39,7 @@ internal sealed class TunToRing(NetPlane plane)
         try
         {
             Loop();
-            SayBye();
+            if (!plane.Silent) SayBye();
         }
         catch (Exception e)
         {

@@ -29,9 +29,11 @@ public sealed class DeviceArrival : IDisposable
     private readonly Dictionary<PciAddress, long> _pending = [];
     private readonly HashSet<PciAddress> _givenUp = [];
     private long _nextScan;
+    private PciAddress? _departing;
 
-    private DeviceArrival(string sysfsRoot, PciAddress? wanted, UeventListener? uevents, Action<string>? log)
+    private DeviceArrival(string sysfsRoot, PciAddress? wanted, UeventListener? uevents, Action<string>? log, PciAddress? departing)
     {
+        _departing = departing;
         _sysfsRoot = sysfsRoot;
         _wanted = wanted;
         _uevents = uevents;
@@ -41,9 +43,12 @@ public sealed class DeviceArrival : IDisposable
     /// <summary>
     /// Starts listening (before the first look at sysfs, so that no device can arrive unseen in
     /// between). <paramref name="address"/>: only that PCI address; null: any ivshmem device.
-    /// Without a uevent socket (the kernel refused it) it scans sysfs every second instead, and says so.
+    /// Without a uevent socket (the kernel refused it, or <paramref name="useUevents"/> is false) it
+    /// scans sysfs every second instead, and says so. <paramref name="departing"/>: a device this
+    /// process just released from an unplug; the kernel removes it a moment later, and until its
+    /// directory is gone (or it is added again) it is not taken for a new one.
     /// </summary>
-    public static DeviceArrival Start(string sysfsRoot = "/sys", string? address = null, Action<string>? log = null, bool useUevents = true)
+    public static DeviceArrival Start(string sysfsRoot = "/sys", string? address = null, Action<string>? log = null, bool useUevents = true, PciAddress? departing = null)
     {
         UeventListener? uevents = null;
         if (useUevents)
@@ -51,7 +56,7 @@ public sealed class DeviceArrival : IDisposable
             try { uevents = UeventListener.Open(); }
             catch (IOException e) { log?.Invoke($"no uevents ({e.Message}): looking for a hot-added ivshmem device in sysfs every {RescanInterval.TotalSeconds:0} s instead"); }
         }
-        return new DeviceArrival(sysfsRoot, address is null ? null : PciAddress.Parse(address), uevents, log);
+        return new DeviceArrival(sysfsRoot, address is null ? null : PciAddress.Parse(address), uevents, log, departing);
     }
 
     /// <summary>True when BAR2 of <paramref name="device"/> has an address.</summary>
@@ -97,10 +102,12 @@ public sealed class DeviceArrival : IDisposable
         {
             case "add":
                 _log?.Invoke($"an ivshmem device was added at {address} (uevent {uevent})");
+                if (_departing == address) _departing = null;
                 _givenUp.Remove(address);
                 Track(address, now);
                 break;
             case "remove":
+                if (_departing == address) _departing = null;
                 _pending.Remove(address);
                 _givenUp.Remove(address);
                 break;
@@ -110,6 +117,11 @@ public sealed class DeviceArrival : IDisposable
     private void Track(PciAddress address, long now)
     {
         if (_givenUp.Contains(address)) return;
+        if (_departing == address)
+        {
+            if (Directory.Exists(Path.Combine(_sysfsRoot, "bus", "pci", "devices", address.ToString()))) return;
+            _departing = null;
+        }
         _pending.TryAdd(address, now);
     }
 
