@@ -77,6 +77,8 @@ public sealed class TestEndpoint : IvshmemEndpoint
 {
     private readonly TestRegion _owner;
     private readonly EventFdWaiter _waiter;
+    private readonly CancellationTokenSource _goingAway = new();
+    private volatile string? _goingAwayReason;
     private bool _disposed;
 
     internal TestEndpoint(TestRegion owner, int slot)
@@ -93,11 +95,23 @@ public sealed class TestEndpoint : IvshmemEndpoint
     public override int VectorCount => TestRegion.Vectors;
     public override IRingWaiter Interrupts => _waiter;
     public override IRingSignal Doorbell(int peerId, int vector) => new EventFdSignal(_owner.EventFd(_owner.SlotOf(peerId), vector));
+    public override CancellationToken GoingAway => _goingAway.Token;
+    public override string? GoingAwayReason => _goingAwayReason;
+
+    /// <summary>What a guest device does when the kernel asks for it back: say why, cancel
+    /// <see cref="GoingAway"/>, and wake this side's waiters through its control vector.</summary>
+    public void Unplug(string reason)
+    {
+        _goingAwayReason = reason;
+        _goingAway.Cancel();
+        new EventFdSignal(_owner.EventFd(Slot, ControlVector)).Ring();
+    }
 
     protected override void Dispose(bool disposing)
     {
         if (_disposed) return;
         _disposed = true;
         _waiter.Dispose();
+        _goingAway.Dispose();
     }
 }

@@ -6,7 +6,7 @@ namespace Ivshmem.Peer.Tests;
 
 /// <summary>
 /// Proves the peer library's bindings against the kernel's own headers (linux/vfio.h,
-/// linux/pci_regs.h from linux-libc-dev, and the libc headers for the shared socket, poll and epoll code):
+/// linux/pci_regs.h, linux/netlink.h (the uevent socket) from linux-libc-dev, and the libc headers for the shared socket, poll and epoll code):
 /// a C program static_asserts every constant, every struct size and every field offset of Interop
 /// (tests/Common/KernelHeaderProgram.cs), and gcc compiles it. If one is wrong, the compile fails and
 /// says which.
@@ -24,6 +24,9 @@ public sealed class KernelHeaderTests
     {
         KernelHeaderProgram program = GenerateProgram();
         Assert.True(program.Count > 80, $"only {program.Count} checks were generated: the reflection found too little");
+        // The hot-plug bindings (docs/guest.md, "When the device comes and goes") are among them.
+        foreach (string name in new[] { "VFIO_PCI_REQ_IRQ_INDEX", "NETLINK_KOBJECT_UEVENT", "ENOBUFS", "struct sockaddr_nl" })
+            Assert.Contains(name, program.Source);
 
         using var dir = new TempDirectory();
         var (exitCode, output) = program.Compile(dir.Path);
@@ -43,9 +46,9 @@ public sealed class KernelHeaderTests
 
     internal static KernelHeaderProgram GenerateProgram()
     {
-        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/epoll.h", "sys/socket.h", "sys/un.h", "linux/vfio.h", "linux/pci_regs.h");
+        var program = new KernelHeaderProgram().Include("errno.h", "poll.h", "sys/epoll.h", "sys/socket.h", "sys/un.h", "linux/vfio.h", "linux/pci_regs.h", "linux/netlink.h");
         program.Constants(InteropType, name =>
-            name.StartsWith("VFIO_", StringComparison.Ordinal) || name.StartsWith("PCI_", StringComparison.Ordinal) ? name
+            name.StartsWith("VFIO_", StringComparison.Ordinal) || name.StartsWith("PCI_", StringComparison.Ordinal) || name.StartsWith("NETLINK_", StringComparison.Ordinal) ? name
             : (name.StartsWith("POLL", StringComparison.Ordinal) || name.StartsWith("EPOLL", StringComparison.Ordinal)) && name.EndsWith('_') ? name[..^1]
             : name.Length > 1 && name[0] == 'E' && name.All(char.IsAsciiLetterUpper) ? name
             : name switch
@@ -56,7 +59,7 @@ public sealed class KernelHeaderTests
                 _ => null,
             });
         foreach (Type type in InteropType.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public))
-            if (type.Name.StartsWith("vfio_", StringComparison.Ordinal)) program.Struct(type, mayGrow: MayGrow.Contains(type.Name));
+            if (type.Name.StartsWith("vfio_", StringComparison.Ordinal) || type.Name == "sockaddr_nl") program.Struct(type, mayGrow: MayGrow.Contains(type.Name));
         return program;
     }
 }

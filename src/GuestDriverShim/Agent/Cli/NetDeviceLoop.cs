@@ -22,9 +22,9 @@ internal static class NetDeviceLoop
         {
             // A device there at the start is opened as every command opens it, and a failure is an
             // error, as it is for them; only devices that come later are waited for.
-            using (DeviceArrival now = DeviceArrival.Start(deviceOptions.SysfsRoot, deviceOptions.Device, context.Note, useUevents: false))
-                if (now.Wait(TimeSpan.Zero, cancellationToken) is { } present)
-                    endpoint = GuestDevice.Open(deviceOptions with { Device = present.Address.ToString() });
+            IReadOnlyList<IvshmemDeviceInfo> present = PciDiscovery.FindIvshmemDevices(deviceOptions.SysfsRoot);
+            if (deviceOptions.Device is { } wanted ? present.Any(d => d.Address == PciAddress.Parse(wanted)) : present.Count > 0)
+                endpoint = GuestDevice.Open(deviceOptions);
             using NetAgent agent = NetAgent.Start(options, context.Report, endpoint?.Region.Geometry.MaxPayload);
             GuestAccess? lastAccess = (endpoint as GuestDevice)?.Access;
             PciAddress? departed = null;
@@ -90,7 +90,7 @@ internal static class NetDeviceLoop
                 Bind = vfio,
             });
         }
-        catch (Exception e) when (e is IvshmemDeviceException or IvshmemException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IvshmemDeviceException or IvshmemException or IOException or UnauthorizedAccessException or FormatException)
         {
             context.Report($"cannot use the ivshmem device {found.Address}: {e.Message}; waiting for another");
             return null;
