@@ -160,7 +160,7 @@ netlab_boot() {
       # A PCIe root port the device can be plugged into and out of (q35's root complex cannot), with
       # room reserved for BAR2: the firmware sizes an empty port's window for nothing else
       # (docs/guest.md, "When the device comes and goes").
-      hotplug=(-device "pcie-root-port,id=$NETLAB_HOTPLUG_PORT,chassis=$((10 + n)),slot=$((10 + n)),pref64-reserve=$NETLAB_REGION_SIZE"
+      hotplug=(-device "pcie-root-port,id=$NETLAB_HOTPLUG_PORT,chassis=$((10 + n)),slot=$((10 + n)),pref64-reserve=$NETLAB_HOTPLUG_RESERVE"
                -qmp "unix:$WORK/$name.qmp,server=on,wait=off")
       VM_IVSHMEM="bus=$NETLAB_HOTPLUG_PORT,id=$NETLAB_HOTPLUG_ID"
       # With no device at boot, /init must not insist on one (it loads the vfio modules all the same).
@@ -180,6 +180,9 @@ netlab_boot() {
 # Hot-plug, through QMP (scripts/lib/qmp.py: the one place that speaks it)
 
 NETLAB_HOTPLUG_PORT=ivshmem-rp0 NETLAB_HOTPLUG_ID=ivshmem0
+# The prefetchable window reserved on the hot-plug root port for BAR2 (docs/guest.md, "Where a
+# device can be plugged in").
+: "${NETLAB_HOTPLUG_RESERVE:=256M}"
 
 # netlab_attach NAME: adds the ivshmem device 'ivshmemd qemu-args' printed for NAME to its running
 # QEMU, on the hot-plug root port (chardev-add, device_add). Prints qmp.py's JSON line.

@@ -1,4 +1,5 @@
 using Ivshmem.Peer.Guest;
+using static Tmds.Linux.LibC;
 
 namespace Ivshmem.Peer.Tests.Hotplug;
 
@@ -15,18 +16,28 @@ public sealed class DeviceRequestWatchTests : IDisposable
 
     public void Dispose() => _sys.Dispose();
 
+    /// <summary>An eventfd, as vfio-pci's request interrupt would be (the watch takes it over).</summary>
+    private static int NewEventFd() => eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+    /// <summary>What vfio-pci does on a device request: add 1 to the eventfd's counter.</summary>
+    private static unsafe void Signal(int fd)
+    {
+        ulong one = 1;
+        Assert.Equal(8, (long)write(fd, &one, 8));
+    }
+
     [Fact]
     public void TheRequestEventfdFiringCancelsTheTokenWithTheReasonAndWakes()
     {
         IvshmemDeviceInfo device = PciDiscovery.Describe(_sys.AddDoorbell(Bdf, 16 << 20), PciAddress.Parse(Bdf));
-        int request = Interop.EventFdCreate();
+        int request = NewEventFd();
         using var woken = new ManualResetEventSlim();
         using DeviceRequestWatch watch = DeviceRequestWatch.Start(device, request, woken.Set);
         Assert.False(watch.Token.IsCancellationRequested);
         Assert.Null(watch.Reason);
         Assert.Equal(0, watch.RequestedAt);
 
-        Interop.EventFdSignal(request);
+        Signal(request);
 
         Assert.True(woken.Wait(Limit), "the watch did not wake anybody after the request");
         Assert.True(watch.Token.IsCancellationRequested);
@@ -41,7 +52,7 @@ public sealed class DeviceRequestWatchTests : IDisposable
         string path = _sys.AddDoorbell(Bdf, 16 << 20);
         IvshmemDeviceInfo device = PciDiscovery.Describe(path, PciAddress.Parse(Bdf));
         using var woken = new ManualResetEventSlim();
-        using DeviceRequestWatch watch = DeviceRequestWatch.Start(device, Interop.EventFdCreate(), woken.Set);
+        using DeviceRequestWatch watch = DeviceRequestWatch.Start(device, NewEventFd(), woken.Set);
 
         Directory.Delete(path, recursive: true);
 
@@ -54,7 +65,7 @@ public sealed class DeviceRequestWatchTests : IDisposable
     {
         IvshmemDeviceInfo device = PciDiscovery.Describe(_sys.AddDoorbell(Bdf, 16 << 20), PciAddress.Parse(Bdf));
         var woken = 0;
-        DeviceRequestWatch watch = DeviceRequestWatch.Start(device, Interop.EventFdCreate(), () => Interlocked.Increment(ref woken));
+        DeviceRequestWatch watch = DeviceRequestWatch.Start(device, NewEventFd(), () => Interlocked.Increment(ref woken));
         Thread.Sleep(1200);
         Assert.False(watch.Token.IsCancellationRequested);
         watch.Dispose();
@@ -67,7 +78,7 @@ public sealed class DeviceRequestWatchTests : IDisposable
     {
         IvshmemDeviceInfo device = PciDiscovery.Describe(_sys.AddDoorbell(Bdf, 16 << 20), PciAddress.Parse(Bdf));
         var woken = 0;
-        using DeviceRequestWatch watch = DeviceRequestWatch.Start(device, Interop.EventFdCreate(), () => Interlocked.Increment(ref woken));
+        using DeviceRequestWatch watch = DeviceRequestWatch.Start(device, NewEventFd(), () => Interlocked.Increment(ref woken));
         watch.Trigger("the device is being unplugged: first");
         long at = watch.RequestedAt;
         watch.Trigger("the device is being unplugged: second");

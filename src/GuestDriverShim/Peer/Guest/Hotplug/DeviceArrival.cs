@@ -28,6 +28,7 @@ public sealed class DeviceArrival : IDisposable
     private readonly UeventListener? _uevents;
     private readonly Dictionary<PciAddress, long> _pending = [];
     private readonly HashSet<PciAddress> _givenUp = [];
+    private readonly HashSet<PciAddress> _announced = [];
     private long _nextScan;
     private PciAddress? _departing;
 
@@ -76,6 +77,9 @@ public sealed class DeviceArrival : IDisposable
             if (now >= _nextScan || _uevents?.Overflowed == true)
             {
                 _nextScan = _uevents is null ? now + Ticks(RescanInterval) : long.MaxValue;
+                // Without a remove event to say so, the departing device is gone once its directory is.
+                if (_departing is { } departing && !Directory.Exists(Path.Combine(_sysfsRoot, "bus", "pci", "devices", departing.ToString())))
+                    _departing = null;
                 foreach (IvshmemDeviceInfo found in Scan()) Track(found.Address, now);
             }
             if (CheckPending(now) is { } ready) return ready;
@@ -105,6 +109,7 @@ public sealed class DeviceArrival : IDisposable
                 if (_departing == address) _departing = null;
                 _givenUp.Remove(address);
                 Track(address, now);
+                _announced.Add(address);
                 break;
             case "remove":
                 if (_departing == address) _departing = null;
@@ -142,6 +147,8 @@ public sealed class DeviceArrival : IDisposable
             if (IsReady(device))
             {
                 _pending.Remove(address);
+                if (_announced.Remove(address))
+                    _log?.Invoke($"BAR2 of {address} has an address {(now - since) * 1000 / Stopwatch.Frequency} ms after its uevent");
                 return device;
             }
             if (now - since > Ticks(BarAssignLimit))
