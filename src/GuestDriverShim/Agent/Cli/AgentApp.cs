@@ -99,7 +99,7 @@ internal static class AgentApp
             new("0", "Success."),
             new("1", "Failure; the reason is on standard error."),
             new("2", "Usage error."),
-            new("3", "The peer left during the operation."),
+            new("3", "The peer left during the operation, or this side's device is being unplugged."),
             new("4", "A transfer's checksum did not match."),
         ],
         Files =

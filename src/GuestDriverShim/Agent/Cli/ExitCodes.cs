@@ -12,7 +12,8 @@ internal static class ExitCodes
     /// <summary>The command line is wrong; nothing was done.</summary>
     public const int Usage = 2;
 
-    /// <summary>The peer left (its VM stopped or its program exited) or was replaced during the operation.</summary>
+    /// <summary>The peer left (its VM stopped or its program exited) or was replaced during the operation,
+    /// or this side's device is being unplugged (docs/guest.md, "When the device comes and goes").</summary>
     public const int PeerGone = 3;
 
     /// <summary>The data arrived but its checksum did not match what the sender computed.</summary>

@@ -83,7 +83,7 @@ internal static class ForwardCommand
             new("0", "Stopped (SIGINT/SIGTERM, or --once)."),
             new("1", "Failure: no device, no such peer, no answer within --wait, the address cannot be used."),
             new("2", "Usage error."),
-            new("3", "The peer left."),
+            new("3", "The peer left, or this side's device is being unplugged (the reason is on standard error; the device is released)."),
         ],
         Examples =
         [

@@ -156,7 +156,7 @@ internal static class MeasureCommands
             new("0", "Done (a server: stopped after --once, or by SIGINT/SIGTERM)."),
             new("1", "Failure: no device, no such peer, no answer within --wait, a timeout, or a protocol error."),
             new("2", "Usage error."),
-            new("3", "The peer left."),
+            new("3", "The peer left, or this side's device is being unplugged (the reason is on standard error; the device is released)."),
         ],
         Examples =
         [
@@ -189,7 +189,7 @@ internal static class MeasureCommands
             new("0", "Done."),
             new("1", "Failure: no device, no such peer, no answer, a timeout, or a protocol error."),
             new("2", "Usage error."),
-            new("3", "The peer left."),
+            new("3", "The peer left, or this side's device is being unplugged (the reason is on standard error; the device is released)."),
         ],
         Examples =
         [

@@ -90,7 +90,7 @@ internal static class RecvCommand
             new("0", "Received and verified."),
             new("1", "Failure: no device, no such peer, the output cannot be written, the sender gave up (its reason is printed), or a timeout."),
             new("2", "Usage error."),
-            new("3", "The peer left during the transfer."),
+            new("3", "The peer left during the transfer, or this side's device is being unplugged."),
             new("4", "Checksum or length mismatch: FILE is not renamed into place (FILE.partial is removed)."),
         ],
         Examples =

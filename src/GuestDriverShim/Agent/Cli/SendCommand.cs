@@ -67,7 +67,7 @@ internal static class SendCommand
             new("0", "Sent, and the receiver verified the checksum."),
             new("1", "Failure: no device, no such peer (after --wait), the input cannot be read, a timeout, or the receiver failed to write its output."),
             new("2", "Usage error."),
-            new("3", "The peer left during the transfer."),
+            new("3", "The peer left during the transfer, or this side's device is being unplugged."),
             new("4", "The receiver got other data than was sent (checksum mismatch)."),
         ],
         Examples =
