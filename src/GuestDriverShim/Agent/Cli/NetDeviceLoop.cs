@@ -37,6 +37,7 @@ internal static class NetDeviceLoop
                     GuestAccess? access = lastAccess;
                     endpoint = agent.WaitForEndpoint(t => TryOpen(context, arrival, deviceOptions, access, t, cancellationToken), why, cancellationToken);
                     if (endpoint is null) break;
+                    long addedAt = arrival.LastAddedAt;
                     try { agent.Attach(endpoint); }
                     catch (ArgumentException e)
                     {
@@ -45,6 +46,8 @@ internal static class NetDeviceLoop
                         endpoint = null;
                         continue;
                     }
+                    if (addedAt != 0)
+                        context.Report($"{((GuestDevice)endpoint).Info.Address} bound, opened and joined {System.Diagnostics.Stopwatch.GetElapsedTime(addedAt).TotalMilliseconds:0} ms after its uevent");
                 }
                 else
                 {

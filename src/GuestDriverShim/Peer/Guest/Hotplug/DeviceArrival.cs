@@ -60,6 +60,10 @@ public sealed class DeviceArrival : IDisposable
         return new DeviceArrival(sysfsRoot, address is null ? null : PciAddress.Parse(address), uevents, log, departing);
     }
 
+    /// <summary>The <see cref="Stopwatch"/> timestamp of the <c>add@</c> uevent of the device
+    /// <see cref="Wait"/> returned last, or 0 when it was found in sysfs without one (there already).</summary>
+    public long LastAddedAt { get; private set; }
+
     /// <summary>True when BAR2 of <paramref name="device"/> has an address.</summary>
     public static bool IsReady(IvshmemDeviceInfo device) => device.Bar(2).IsAssigned;
 
@@ -147,7 +151,8 @@ public sealed class DeviceArrival : IDisposable
             if (IsReady(device))
             {
                 _pending.Remove(address);
-                if (_announced.Remove(address))
+                LastAddedAt = _announced.Remove(address) ? since : 0;
+                if (LastAddedAt != 0)
                     _log?.Invoke($"BAR2 of {address} has an address {(now - since) * 1000 / Stopwatch.Frequency} ms after its uevent");
                 return device;
             }
