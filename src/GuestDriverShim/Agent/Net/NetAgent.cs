@@ -188,9 +188,10 @@ internal sealed partial class NetAgent : IDisposable
                     if (Plane.Failure is { } failure) throw new IOException($"net's packet path failed: {failure.Message}", failure);
                     Tick();
                 }
-                catch (Exception e) when (Endpoint.GoingAwayReason is not null && e is IvshmemException or IOException)
+                catch (Exception e) when (e is IvshmemException or IOException)
                 {
                     // What a device on its way out shows (a region read back as garbage) is not a fault of net's.
+                    if (!DeviceIsGoing()) throw;
                     continue;
                 }
                 try { _controlWake.Wait(NetTimings.ControlTick, cancellationToken); }
@@ -236,6 +237,19 @@ internal sealed partial class NetAgent : IDisposable
         _tun.Dispose();
         _netlink.Dispose();
         _controlWake.Dispose();
+    }
+
+    /// <summary>
+    /// True when the device is going away, waiting a moment for its watch to say so: without VFIO the
+    /// kernel removes the device first and sends the uevent after, so the region may read back as
+    /// garbage before the watch fires (docs/guest.md, "When the device comes and goes").
+    /// </summary>
+    private bool DeviceIsGoing()
+    {
+        if (Endpoint.GoingAwayReason is not null) return true;
+        if (!Endpoint.GoingAway.CanBeCanceled) return false;
+        Endpoint.GoingAway.WaitHandle.WaitOne(NetTimings.DeviceGoneGrace);
+        return Endpoint.GoingAwayReason is not null;
     }
 
     private void WakeControl()

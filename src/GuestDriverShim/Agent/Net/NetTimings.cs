@@ -41,6 +41,10 @@ internal static class NetTimings
     /// announces again).</summary>
     public static readonly TimeSpan RouteRetry = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a failure of the region waits for the device's watch to say the device is
+    /// going away before it counts as a failure: the watch looks at sysfs every second.</summary>
+    public static readonly TimeSpan DeviceGoneGrace = TimeSpan.FromMilliseconds(1500);
+
     /// <summary>After removing its routes at the end, how long this side still delivers what peers sent
     /// before they saw its bye.</summary>
     public static readonly TimeSpan DrainOnStop = TimeSpan.FromMilliseconds(100);
