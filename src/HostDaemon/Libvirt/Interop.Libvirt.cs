@@ -66,6 +66,11 @@ internal static unsafe partial class LibvirtNative
     [LibraryImport(Library)]
     public static partial int virGetLastErrorCode();
 
+    /// <summary>Replaces libvirt's default error handler, which prints every error to standard error
+    /// ("libvirt: QEMU Driver error : ..."); ivshmemd reads the error itself and says it once, in context.</summary>
+    [LibraryImport(Library)]
+    public static partial void virSetErrorFunc(IntPtr userData, delegate* unmanaged<IntPtr, IntPtr, void> handler);
+
     // Event loop (libvirt-event.h): register before the first connection is opened, then run it on a
     // thread of its own; every callback is called on that thread.
     [LibraryImport(Library)]

@@ -19,12 +19,16 @@ internal static class LibvirtEventLoop
         lock (Gate)
         {
             if (_thread is not null) return;
+            unsafe { LibvirtNative.virSetErrorFunc(IntPtr.Zero, &IgnoreError); }
             if (LibvirtNative.virEventRegisterDefaultImpl() < 0)
                 throw LibvirtException.Last("registering libvirt's event loop");
             _thread = new Thread(Run) { IsBackground = true, Name = "libvirt events" };
             _thread.Start();
         }
     }
+
+    [System.Runtime.InteropServices.UnmanagedCallersOnly]
+    private static void IgnoreError(IntPtr userData, IntPtr error) { }
 
     private static void Run()
     {

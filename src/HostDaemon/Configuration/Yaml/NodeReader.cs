@@ -86,7 +86,7 @@ internal sealed class NodeReader(ConfigErrorSink errors)
             case "true": return true;
             case "false": return false;
             default:
-                Errors.Add(node.Start, $"'{key}' must be true or false, not '{text}'");
+                Errors.Add(node.Start, $"'{key}' must be true or false, not '{text}'; write '{key}: true' or '{key}: false'");
                 return null;
         }
     }
