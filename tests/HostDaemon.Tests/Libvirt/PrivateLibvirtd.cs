@@ -45,15 +45,15 @@ internal sealed class PrivateLibvirtd : IDisposable
             stdio_handler = "file"
             cgroup_controllers = [ ]
             """);
-        // State that the host's own libvirt would keep is tmpfs here; /var/cache/libvirt stays shared,
-        // so QEMU's capabilities are probed once per host, not once per test.
+        // State that the host's own libvirt would keep is tmpfs here, its cache of QEMU's capabilities
+        // included (tests run in parallel, each with its libvirtd); the pid file is the test's too.
         File.WriteAllText(_dir.File("start.sh"), $"""
             set -e
             mount --make-rprivate /
-            for d in /run/libvirt /var/lib/libvirt /etc/libvirt/qemu; do mkdir -p $d; mount -t tmpfs tmpfs $d; done
+            for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt/qemu; do mkdir -p $d; mount -t tmpfs tmpfs $d; done
             mkdir -p /var/log/libvirt; mount --bind {LogDirectory} /var/log/libvirt
             mount --bind {_dir.File("qemu.conf")} /etc/libvirt/qemu.conf
-            exec {Program} --config {_dir.File("libvirtd.conf")}
+            exec {Program} --config {_dir.File("libvirtd.conf")} --pid-file {_dir.File("libvirtd.pid")}
             """);
         File.Delete(Socket);
         var start = new ProcessStartInfo("unshare", ["--mount", "bash", _dir.File("start.sh")])
