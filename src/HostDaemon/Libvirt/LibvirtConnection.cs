@@ -132,7 +132,7 @@ internal sealed unsafe class LibvirtConnection : IDisposable
     [UnmanagedCallersOnly]
     private static void FreeHandle(IntPtr opaque) => GCHandle.FromIntPtr(opaque).Free();
 
-    /// <summary>What a handler threw, kept for tests and debugging; the loop carries on.</summary>
+    /// <summary>What a handler threw (the follower logs it); libvirt's loop carries on.</summary>
     public static event Action<Exception>? HandlerFailed;
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -50,6 +50,16 @@ internal sealed class LibvirtFollower : BackgroundService
             _log.LibvirtUnavailable(e.Message);
             return;
         }
+        LibvirtConnection.HandlerFailed += OnHandlerFailed;
+        try { await FollowAsync(stoppingToken).ConfigureAwait(false); }
+        finally { LibvirtConnection.HandlerFailed -= OnHandlerFailed; }
+    }
+
+    private void OnHandlerFailed(Exception e) => _log.LibvirtFollowerFailed($"a libvirt callback failed: {e.Message}");
+
+    /// <summary>Connects, handles events until the connection closes, and connects again, until the daemon stops.</summary>
+    private async Task FollowAsync(CancellationToken stoppingToken)
+    {
         bool reportedFailure = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -76,7 +86,7 @@ internal sealed class LibvirtFollower : BackgroundService
             catch (LibvirtException e)
             {
                 // Once per outage as a warning: a libvirtd that is down for an hour must not fill the journal.
-                if (!reportedFailure) _log.LibvirtConnectFailed(_options.Uri, e.Message, (int)Math.Ceiling(RetryDelay.TotalSeconds));
+                if (!reportedFailure) _log.LibvirtConnectFailed(e.Message, (int)Math.Ceiling(RetryDelay.TotalSeconds));
                 reportedFailure = true;
             }
             catch (Exception e)

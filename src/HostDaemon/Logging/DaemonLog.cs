@@ -202,8 +202,8 @@ internal static partial class DaemonLog
     [LoggerMessage(7000, LogLevel.Information, "libvirt: following domains on {Uri}")]
     public static partial void LibvirtConnected(this ILogger logger, string uri);
 
-    [LoggerMessage(7001, LogLevel.Warning, "libvirt: cannot connect to {Uri}: {Reason}; trying again every {Seconds} s (regions are served as before)")]
-    public static partial void LibvirtConnectFailed(this ILogger logger, string uri, string reason, int seconds);
+    [LoggerMessage(7001, LogLevel.Warning, "libvirt: {Reason}; trying again every {Seconds} s (regions are served as before)")]
+    public static partial void LibvirtConnectFailed(this ILogger logger, string reason, int seconds);
 
     [LoggerMessage(7002, LogLevel.Warning, "libvirt: the connection to {Uri} was closed: {Reason}; reconnecting")]
     public static partial void LibvirtConnectionLost(this ILogger logger, string uri, string reason);
