@@ -31,7 +31,8 @@ internal sealed class LiveDomainXml
     public LiveShmem? Shmem(string region) => Shmems.FirstOrDefault(s => s.Name == region);
 
     /// <summary>
-    /// The index (PCI bus number) of an empty pcie-root-port, or null when the domain has none. One whose
+    /// The index (PCI bus number) of an empty pcie-root-port that allows hot-plug (libvirt's
+    /// &lt;target hotplug='off'/&gt; forbids it), or null when the domain has none. One whose
     /// prefetchable 64-bit window is reserved large enough (a qemu:override setting pref64-reserve on it) is
     /// preferred: without that window a guest cannot place a BAR2 larger than the firmware's default.
     /// </summary>
@@ -42,7 +43,8 @@ internal sealed class LiveDomainXml
             if ((string?)address.Attribute("type") == "pci" && ParseNumber((string?)address.Attribute("bus")) is { } bus)
                 used.Add(bus);
         var free = Devices
-            .Where(d => d.Name == "controller" && (string?)d.Attribute("type") == "pci" && (string?)d.Attribute("model") == "pcie-root-port")
+            .Where(d => d.Name == "controller" && (string?)d.Attribute("type") == "pci" && (string?)d.Attribute("model") == "pcie-root-port"
+                && (string?)d.Element("target")?.Attribute("hotplug") != "off")
             .Select(d => (Index: ParseNumber((string?)d.Attribute("index")), Alias: (string?)d.Element("alias")?.Attribute("name")))
             .Where(p => p.Index is { } i && !used.Contains(i))
             .ToList();

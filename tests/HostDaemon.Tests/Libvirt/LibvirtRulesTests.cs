@@ -110,6 +110,13 @@ public sealed class LibvirtRulesTests
     }
 
     [Fact]
+    public void ARootPortWithHotplugOffIsNotATarget()
+    {
+        string noHotplug = LiveXml.Replace("<alias name='pci.2'/>", "<target chassis='2' port='0x9' hotplug='off'/><alias name='pci.2'/>");
+        Assert.Equal(3, LiveDomainXml.Parse(noHotplug).FreeRootPort(512 << 20));
+    }
+
+    [Fact]
     public void TheLibvirtSectionIsReadWithItsDefaults()
     {
         using var temp = new Configuration.TempDirectory();
