@@ -102,10 +102,12 @@ internal sealed class LibvirtHotplug : IVmHotplug
         {
             if (alias == device.Alias) removed.TrySetResult();
         }), cancellationToken).ConfigureAwait(false);
-        await Run(() => { _domain.DetachLive(device.Xml); return true; }, cancellationToken).ConfigureAwait(false);
-
+        // The timeout counts from the request; libvirt's own wait inside the call (up to 5 s) cannot be
+        // cut short, so a shorter timeout ends only after it (docs/libvirt.md, "Detach").
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
+        await Run(() => { _domain.DetachLive(device.Xml); return true; }, cancellationToken).ConfigureAwait(false);
+
         while (!removed.Task.IsCompleted)
         {
             try { await removed.Task.WaitAsync(DetachPoll, deadline.Token).ConfigureAwait(false); }

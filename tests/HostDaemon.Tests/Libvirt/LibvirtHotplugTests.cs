@@ -70,6 +70,23 @@ public sealed class LibvirtHotplugTests(ITestOutputHelper output)
     }
 
     [LibvirtFact]
+    public async Task ADetachThatNoGuestCompletesTimesOutSayingSoAndTheDeviceStays()
+    {
+        using var rig = new LibvirtRig(output);
+        rig.Libvirtd.Create(rig.A, TestDomainXml.For(rig.A, rig.Libvirtd.LogDirectory)); // firmware only: nobody answers the unplug
+        await using LibvirtHotplug hotplug = LibvirtHotplug.Open(rig.Libvirtd.Uri, rig.A);
+        await hotplug.AttachAsync(rig.Lv, CancellationToken.None);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<VmHotplugException>(() => hotplug.DetachAsync(rig.Lv, TimeSpan.FromSeconds(1), CancellationToken.None));
+        output.WriteLine($"detach gave up after {watch.ElapsedMilliseconds} ms");
+
+        Assert.Contains("the guest did not release region 'lv''s device (shmem0) within 1 s", e.Message);
+        Assert.True(await hotplug.HasDeviceAsync(rig.Lv, CancellationToken.None));
+        Assert.Equal([rig.A], rig.PeersOf("lv")); // QEMU keeps the device and its connection
+    }
+
+    [LibvirtFact]
     public async Task AnUnknownDomainAndAnUnreachableLibvirtAreClearErrors()
     {
         using var rig = new LibvirtRig(output);
