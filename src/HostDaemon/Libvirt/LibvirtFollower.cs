@@ -126,8 +126,10 @@ internal sealed class LibvirtFollower : BackgroundService
                         break;
                 }
             }
-            catch (Exception ex) when (ex is LibvirtException or VmHotplugException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // One event's failure (libvirt's, or XML it sent that cannot be read) must not end the
+                // following: say it and take the next.
                 _log.LibvirtFollowerFailed(ex.Message);
             }
         }
