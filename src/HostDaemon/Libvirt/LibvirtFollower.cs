@@ -38,10 +38,6 @@ internal sealed class LibvirtFollower : BackgroundService
     /// <summary>Time between two connection attempts while libvirt cannot be reached.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Every attach the follower made, in order, for tests and status: (region, domain).</summary>
-    public IReadOnlyCollection<(string Region, string Domain)> Attached => [.. _attached];
-    private readonly System.Collections.Concurrent.ConcurrentQueue<(string, string)> _attached = new();
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try { LibvirtNative.Require(); }
@@ -203,7 +199,6 @@ internal sealed class LibvirtFollower : BackgroundService
             }
             long started = Stopwatch.GetTimestamp();
             await hotplug.AttachAsync(placement.Region, stoppingToken).ConfigureAwait(false);
-            _attached.Enqueue((region, placement.Domain));
             _log.LibvirtAttached(region, placement.Domain, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, string.Join(", ", placement.Partners));
         }
         catch (VmHotplugException e)
