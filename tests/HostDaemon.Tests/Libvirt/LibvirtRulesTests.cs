@@ -117,6 +117,18 @@ public sealed class LibvirtRulesTests
     }
 
     [Fact]
+    public async Task AReloadThatChangesTheLibvirtSectionKeepsTheRunningOneAndSaysARestartIsNeeded()
+    {
+        using var server = new RunningServer(TestConfig.Region("r", vms: ["a", "b"]));
+        DaemonOptions changed = server.Options with { Libvirt = new LibvirtOptions("qemu:///session", true) };
+
+        await server.Server.ApplyAsync(changed);
+
+        Assert.Null(server.Server.Options.Libvirt);
+        Assert.Contains("libvirt", Assert.Single(server.Log.WithEvent(5004)).Message);
+    }
+
+    [Fact]
     public void TheLibvirtSectionIsReadWithItsDefaults()
     {
         using var temp = new Configuration.TempDirectory();
