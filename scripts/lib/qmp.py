@@ -1,28 +1,29 @@
 #!/usr/bin/env python3
-"""Puts a running QEMU's ivshmem device in and takes it out, over its QMP socket.
+"""A small QMP client for the end-to-end scripts (scripts/migrate-e2e, scripts/hotplug-e2e): talks
+to one QEMU's QMP socket, runs one request and prints its answer as JSON. The product's own hot-plug
+goes through 'ivshmemd attach'/'ivshmemd detach'; this drives what only the tests do (migrate, quit,
+query), and, until those commands replace them, the tests' attach and detach (netlab_attach,
+netlab_detach; the sequence is docs/guest.md, "When the device comes and goes").
 
-The one place the test scripts speak QMP (scripts/hotplug-e2e through scripts/lib/netlab.sh's
-netlab_attach and netlab_detach); 'ivshmemd attach' and 'ivshmemd detach' are to replace it. The
-sequence is the one docs/guest.md, "When the device comes and goes", describes:
+    qmp.py SOCKET execute COMMAND [ARGUMENTS-JSON]   run COMMAND, print its "return" value
+    qmp.py SOCKET migrate URI [--timeout S]          migrate, wait until it completes or fails,
+                                                     print the last query-migrate (times in ms)
+    qmp.py SOCKET wait-status STATUS [--timeout S]   wait until query-status says STATUS
+    qmp.py SOCKET pid                                print QEMU's process id (SO_PEERCRED)
+    qmp.py SOCKET attach CHARDEV REGION-SOCKET DEVICE BUS VECTORS
+                                                     chardev-add (a client of the region's socket),
+                                                     device_add of an ivshmem-doorbell on BUS; prints
+                                                     {"device_add_ms": ...}
+    qmp.py SOCKET detach CHARDEV DEVICE [--timeout S]
+                                                     device_del, wait for DEVICE_DELETED, then
+                                                     chardev-remove; prints {"device_del_to_deleted_ms": ...}
 
-  attach: chardev-add (a socket client of the region's UNIX socket), then device_add of an
-          ivshmem-doorbell on that chardev, on a hot-plug root port
-  detach: device_del (only a request to the guest), wait for DEVICE_DELETED (the guest let go),
-          then chardev-remove (QEMU refuses it while the device exists: "Chardev ... is busy")
-
-Each prints one line of JSON with what it measured, in milliseconds:
-  attach -> {"device_add_ms": ..., "device_add_at": EPOCH-SECONDS}
-  detach -> {"device_del_to_deleted_ms": ..., "device_del_at": EPOCH-SECONDS}
-and exits 1 with the reason on standard error when QEMU refuses a command or the guest does not
-let go in time.
-
-Usage:
-  qmp.py attach QMP-SOCKET CHARDEV-ID REGION-SOCKET DEVICE-ID BUS VECTORS
-  qmp.py detach QMP-SOCKET CHARDEV-ID DEVICE-ID TIMEOUT-SECONDS
+Exit status: 0 done; 1 QEMU answered with an error, the migration failed or the time ran out
+(the reason on standard error); 2 usage.
 """
-
 import json
 import socket
+import struct
 import sys
 import time
 
@@ -32,43 +33,49 @@ class QmpError(Exception):
 
 
 class Qmp:
-    """One QMP connection: greeting, qmp_capabilities, then commands; events are kept in order."""
-
-    def __init__(self, path, timeout=30.0):
+    def __init__(self, path, timeout=10.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buffer = b""
+        try:
+            self.sock.connect(path)
+        except OSError as e:
+            raise QmpError(f"cannot connect to the QMP socket {path}: {e.strerror}")
+        self.buf = b""
         self.events = []
-        greeting = self.read()
+        self.path = path
+        greeting = self._read()
         if "QMP" not in greeting:
-            raise QmpError(f"{path} did not greet as QMP: {greeting}")
-        self.command("qmp_capabilities")
+            raise QmpError(f"{path} did not greet like QMP: {greeting}")
+        self.execute("qmp_capabilities")
 
-    def read(self):
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
+    def _read(self):
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                raise QmpError(f"{self.path}: no answer in time")
             if not chunk:
-                raise QmpError("QEMU closed the QMP connection")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
+                raise QmpError(f"{self.path}: QEMU closed the QMP connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def command(self, name, **arguments):
-        request = {"execute": name}
+    def execute(self, command, arguments=None):
+        request = {"execute": command}
         if arguments:
             request["arguments"] = arguments
         self.sock.sendall(json.dumps(request).encode() + b"\n")
         while True:
-            reply = self.read()
-            if "event" in reply:
-                self.events.append(reply)
+            answer = self._read()
+            if "event" in answer:
+                self.events.append(answer)
                 continue
-            if "error" in reply:
-                raise QmpError(f"{name}: {reply['error'].get('desc', reply['error'])}")
-            return reply.get("return")
+            if "error" in answer:
+                raise QmpError(f"{command}: {answer['error'].get('desc', answer['error'])}")
+            return answer.get("return")
 
     def wait_event(self, name, match, deadline):
+        """The first event NAME whose data MATCH accepts, kept or still to come; None at DEADLINE."""
         while True:
             for event in self.events:
                 if event.get("event") == name and match(event.get("data", {})):
@@ -79,60 +86,89 @@ class Qmp:
                 return None
             self.sock.settimeout(left)
             try:
-                reply = self.read()
-            except socket.timeout:
+                answer = self._read()
+            except QmpError:
                 return None
-            if "event" in reply:
-                self.events.append(reply)
+            if "event" in answer:
+                self.events.append(answer)
 
-    def close(self):
-        self.sock.close()
-
-
-def attach(qmp_path, chardev, region_socket, device, bus, vectors):
-    qmp = Qmp(qmp_path)
-    try:
-        qmp.command("chardev-add", id=chardev, backend={
-            "type": "socket",
-            "data": {"addr": {"type": "unix", "data": {"path": region_socket}}, "server": False}})
-        at = time.time()
-        start = time.monotonic()
-        qmp.command("device_add", driver="ivshmem-doorbell", id=device, chardev=chardev, vectors=int(vectors), bus=bus)
-        took = (time.monotonic() - start) * 1000
-    finally:
-        qmp.close()
-    print(json.dumps({"device_add_ms": round(took, 1), "device_add_at": at}))
+    def pid(self):
+        creds = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        return struct.unpack("3i", creds)[0]
 
 
-def detach(qmp_path, chardev, device, timeout):
-    qmp = Qmp(qmp_path)
-    try:
-        at = time.time()
-        start = time.monotonic()
-        qmp.command("device_del", id=device)
-        event = qmp.wait_event("DEVICE_DELETED", lambda data: data.get("device") == device, start + float(timeout))
-        if event is None:
-            raise QmpError(f"no DEVICE_DELETED for {device} within {timeout} s: the guest did not let go of the device")
-        took = (time.monotonic() - start) * 1000
-        qmp.command("chardev-remove", id=chardev)
-    finally:
-        qmp.close()
-    print(json.dumps({"device_del_to_deleted_ms": round(took, 1), "device_del_at": at}))
+def option(args, name, default):
+    if name in args:
+        i = args.index(name)
+        value = args[i + 1]
+        del args[i:i + 2]
+        return float(value)
+    return default
 
 
 def main(argv):
-    commands = {"attach": (attach, 6), "detach": (detach, 4)}
-    if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
-        sys.stderr.write(__doc__)
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
         return 2
-    function, _ = commands[argv[1]]
-    try:
-        function(*argv[2:])
-    except (QmpError, OSError) as e:
-        sys.stderr.write(f"qmp.py {argv[1]}: {e}\n")
-        return 1
+    path, action, args = argv[1], argv[2], argv[3:]
+    timeout = option(args, "--timeout", 120.0)
+    qmp = Qmp(path)
+    if action == "execute" and 1 <= len(args) <= 2:
+        result = qmp.execute(args[0], json.loads(args[1]) if len(args) == 2 else None)
+        print(json.dumps(result))
+    elif action == "migrate" and len(args) == 1:
+        qmp.execute("migrate", {"uri": args[0]})
+        deadline = time.monotonic() + timeout
+        while True:
+            state = qmp.execute("query-migrate")
+            status = state.get("status")
+            if status in ("completed", "failed", "cancelled"):
+                print(json.dumps(state))
+                if status != "completed":
+                    raise QmpError(f"migration {status}: {state.get('error-desc', '')}")
+                break
+            if time.monotonic() > deadline:
+                qmp.execute("migrate_cancel")
+                raise QmpError(f"migration not completed within {timeout:g} s (status {status}); cancelled")
+            time.sleep(0.1)
+    elif action == "wait-status" and len(args) == 1:
+        deadline = time.monotonic() + timeout
+        while (status := qmp.execute("query-status").get("status")) != args[0]:
+            if time.monotonic() > deadline:
+                raise QmpError(f"status still {status} after {timeout:g} s, not {args[0]}")
+            time.sleep(0.1)
+        print(json.dumps({"status": status}))
+    elif action == "pid" and not args:
+        print(qmp.pid())
+    elif action == "attach" and len(args) == 5:
+        chardev, region_socket, device, bus, vectors = args
+        qmp.execute("chardev-add", {"id": chardev, "backend": {"type": "socket", "data": {
+            "addr": {"type": "unix", "data": {"path": region_socket}}, "server": False}}})
+        start = time.monotonic()
+        # Returns once QEMU has read the region's handshake: the VM is then a peer of the region.
+        qmp.execute("device_add", {"driver": "ivshmem-doorbell", "id": device, "chardev": chardev,
+                                   "vectors": int(vectors), "bus": bus})
+        print(json.dumps({"device_add_ms": round((time.monotonic() - start) * 1000, 1)}))
+    elif action == "detach" and len(args) == 2:
+        chardev, device = args
+        start = time.monotonic()
+        # Only a request to the guest: the removal is complete when DEVICE_DELETED comes, and until
+        # then QEMU refuses chardev-remove ("Chardev ... is busy").
+        qmp.execute("device_del", {"id": device})
+        if qmp.wait_event("DEVICE_DELETED", lambda data: data.get("device") == device, start + timeout) is None:
+            raise QmpError(f"no DEVICE_DELETED for {device} within {timeout:g} s: the guest did not let go of the device")
+        took = (time.monotonic() - start) * 1000
+        qmp.execute("chardev-remove", {"id": chardev})
+        print(json.dumps({"device_del_to_deleted_ms": round(took, 1)}))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except QmpError as e:
+        print(f"qmp.py: {e}", file=sys.stderr)
+        sys.exit(1)

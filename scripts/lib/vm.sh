@@ -12,6 +12,8 @@
 #                   daemon runs: (--config FILE) or (--demo DIR)
 #   VM_APPEND       (optional) more guest kernel parameters, e.g. ivshmem.e2e.mib=64
 #   VM_VERBOSE      (optional array) (--verbose) copies the guests' consoles to stderr
+#   VM_QEMU_OPTIONS (optional array, per vm_boot) more options for 'ivshmemd qemu-args', e.g.
+#                   (--no-device) for a migration destination
 #   VM_EXEC_PREFIX  (optional array, per vm_boot) runs the guest's QEMU through it, e.g.
 #                   (ip netns exec NS) for a guest of another simulated host (scripts/lib/netlab.sh)
 #   VM_IVSHMEM      (optional, per vm_boot) where the ivshmem device goes: empty for where
@@ -44,6 +46,7 @@ DAEMON_PID=
 [ -n "${VM_VERBOSE+set}" ] || VM_VERBOSE=()
 [ -n "${VM_CONFIG_ARGS+set}" ] || VM_CONFIG_ARGS=()
 [ -n "${VM_EXEC_PREFIX+set}" ] || VM_EXEC_PREFIX=()
+[ -n "${VM_QEMU_OPTIONS+set}" ] || VM_QEMU_OPTIONS=()
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -158,7 +161,7 @@ vm_boot() {
     if [ "$seen_dashes" = 0 ]; then runner+=("$a"); else qemu+=("$a"); fi
   done
   VM_QEMU_ARGS=()
-  mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" --format lines)
+  mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" "${VM_QEMU_OPTIONS[@]}" --format lines)
   [ ${#VM_QEMU_ARGS[@]} -gt 0 ] || fail "ivshmemd qemu-args $name printed nothing"
   local ivshmem=("${VM_QEMU_ARGS[@]}")
   case ${VM_IVSHMEM:-} in
