@@ -47,7 +47,7 @@ internal static class NetDeviceLoop
                         continue;
                     }
                     if (addedAt != 0)
-                        context.Report($"{((GuestDevice)endpoint).Info.Address} bound, opened and joined {System.Diagnostics.Stopwatch.GetElapsedTime(addedAt).TotalMilliseconds:0} ms after its uevent");
+                        context.Report($"{((GuestDevice)endpoint).Info.Address} opened ({((GuestDevice)endpoint).Access.ToString().ToLowerInvariant()}) and joined {System.Diagnostics.Stopwatch.GetElapsedTime(addedAt).TotalMilliseconds:0} ms after its uevent");
                 }
                 else
                 {
