@@ -79,6 +79,17 @@ public sealed class DeviceArrivalTests : IDisposable
     }
 
     [Fact]
+    public void ADeviceThatCouldNotBeUsedIsNotReturnedAgain()
+    {
+        _sys.AddDoorbell(Bdf, 16 << 20);
+        using DeviceArrival arrival = DeviceArrival.Start(_sys.Root, useUevents: false);
+        IvshmemDeviceInfo device = arrival.Wait(TimeSpan.Zero)!;
+        arrival.Ignore(device.Address);
+        // The next scans (every second without uevents) find it again and leave it alone.
+        Assert.Null(arrival.Wait(TimeSpan.FromMilliseconds(1500)));
+    }
+
+    [Fact]
     public void ABarWithAnAddressIsAssignedAndOneWithoutIsNot()
     {
         Assert.True(new PciBar(2, 0xec000000, 0xefffffff, FakeSysfs.Mem64Prefetch).IsAssigned);

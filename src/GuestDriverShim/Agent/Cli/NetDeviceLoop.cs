@@ -41,7 +41,9 @@ internal static class NetDeviceLoop
                     try { agent.Attach(endpoint); }
                     catch (ArgumentException e)
                     {
-                        context.Report($"cannot use the ivshmem device {((GuestDevice)endpoint).Info.Address}: {e.Message}");
+                        context.Report($"cannot use the ivshmem device {((GuestDevice)endpoint).Info.Address}: {e.Message}; waiting for another");
+                        // Not this one again until it is unplugged and added anew.
+                        departed = ((GuestDevice)endpoint).Info.Address;
                         endpoint.Dispose();
                         endpoint = null;
                         continue;
@@ -96,6 +98,7 @@ internal static class NetDeviceLoop
         catch (Exception e) when (e is IvshmemDeviceException or IvshmemException or IOException or UnauthorizedAccessException or FormatException)
         {
             context.Report($"cannot use the ivshmem device {found.Address}: {e.Message}; waiting for another");
+            arrival.Ignore(found.Address);
             return null;
         }
     }

@@ -64,6 +64,14 @@ public sealed class DeviceArrival : IDisposable
     /// <see cref="Wait"/> returned last, or 0 when it was found in sysfs without one (there already).</summary>
     public long LastAddedAt { get; private set; }
 
+    /// <summary>Leaves the device at <paramref name="address"/> alone (it could not be used) until it
+    /// is added again.</summary>
+    public void Ignore(PciAddress address)
+    {
+        _pending.Remove(address);
+        _givenUp.Add(address);
+    }
+
     /// <summary>True when BAR2 of <paramref name="device"/> has an address.</summary>
     public static bool IsReady(IvshmemDeviceInfo device) => device.Bar(2).IsAssigned;
 
