@@ -51,6 +51,8 @@ internal static partial class AttachCommand
                 // lost the device all the same.
                 if (served.Peers.Any(p => p.Pid == qemu.Pid))
                     throw Refusal(qemu.Pid, request.VmName, $"has no device {QemuArguments.DeviceId(region)} but is still connected to region '{region.Name}': its device was removed without its chardev");
+                if (WhyTheDaemonWouldRefuse(served, request.VmName) is { } reason)
+                    throw new VmHotplugException($"region '{region.Name}': {reason}; nothing was sent to QEMU");
                 try
                 {
                     await vm.AttachAsync(region, cancellationToken);
@@ -70,6 +72,23 @@ internal static partial class AttachCommand
             await error.WriteLineAsync($"{CommandPath}: {(e.ExitCode == ExitCodes.Refused ? "refused" : "error")}: {e.Message}");
             return e.ExitCode;
         }
+    }
+
+    /// <summary>
+    /// What the daemon's status says it would refuse. A QEMU whose new chardev the daemon refuses and
+    /// closes before device_add reads it spins forever inside device_add (docs/migration.md, "Attach"),
+    /// so these are checked before QEMU connects. The user checks (allow) are the daemon's alone.
+    /// </summary>
+    private static string? WhyTheDaemonWouldRefuse(RegionReport served, string vmName)
+    {
+        if (served.State == "retiring")
+            return "the daemon is removing this region (it is no longer in its configuration)";
+        if (served.Peers.FirstOrDefault(p => p.Name == vmName) is { } other)
+            return $"another QEMU of VM '{vmName}' (pid {other.Pid}, peer {other.Id}) is still connected to it, and the daemon admits one per name; " +
+                "in a migration on one host, detach the source first";
+        if (served.Peers.Count >= served.MaxPeers)
+            return $"it is full: all {served.MaxPeers} peer slots are taken (max_peers)";
+        return null;
     }
 
     private static VmHotplugException Refusal(int pid, string vmName, string what) => new(

@@ -215,7 +215,8 @@ internal sealed class QmpClient : IAsyncDisposable
             int newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
             if (newline >= 0)
             {
-                var line = _buffer.AsMemory(_start, newline - _start);
+                int end = newline > _start && _buffer[newline - 1] == (byte)'\r' ? newline - 1 : newline; // QEMU ends lines with CRLF
+                var line = _buffer.AsMemory(_start, end - _start);
                 _start = newline + 1;
                 if (line.Span.Trim("\r \t"u8).IsEmpty) continue;
                 try { return JsonDocument.Parse(line); }

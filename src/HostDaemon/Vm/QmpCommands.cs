@@ -29,9 +29,13 @@ internal sealed record IdArguments(string Id);
 /// <summary><c>qom-list</c> of a QOM path.</summary>
 internal sealed record PathArguments(string Path);
 
+/// <summary><c>qom-get</c> of one property of a QOM path.</summary>
+internal sealed record PropertyArguments(string Path, string Property);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ChardevAddArguments))]
 [JsonSerializable(typeof(DeviceAddArguments))]
 [JsonSerializable(typeof(IdArguments))]
 [JsonSerializable(typeof(PathArguments))]
+[JsonSerializable(typeof(PropertyArguments))]
 internal sealed partial class QmpJson : JsonSerializerContext;

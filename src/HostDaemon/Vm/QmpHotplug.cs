@@ -23,7 +23,7 @@ internal sealed class QmpHotplug : IVmHotplug
     public static async Task<QmpHotplug> ConnectAsync(string path, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try { return new QmpHotplug(await QmpClient.ConnectAsync(path, timeout, cancellationToken).ConfigureAwait(false)); }
-        catch (QmpException e) { throw AsHotplugFailure(e); }
+        catch (QmpException e) { throw AsHotplugFailure(e, path); }
     }
 
     public string Description => $"QMP socket {_qmp.Path}";
@@ -60,6 +60,9 @@ internal sealed class QmpHotplug : IVmHotplug
     public Task AttachAsync(RegionOptions region, CancellationToken cancellationToken) =>
         Guarded(async () =>
         {
+            // Before QEMU connects to the region: a connection that comes and goes looks to the daemon
+            // like a device that was unplugged (docs/migration.md, "Re-attaching into the same QEMU process").
+            await CheckRootPortAsync(region, cancellationToken).ConfigureAwait(false);
             string chardev = QemuArguments.ChardevId(region);
             // A chardev without its device: what an earlier attach whose device_add failed may leave.
             if (await HasChardevAsync(chardev, cancellationToken).ConfigureAwait(false))
@@ -76,12 +79,36 @@ internal sealed class QmpHotplug : IVmHotplug
                 // Nothing of the device is left; the chardev goes too, so that the next attach starts clean.
                 try { await _qmp.ExecuteAsync("chardev-remove", new IdArguments(chardev), QmpJson.Default.IdArguments, cancellationToken).ConfigureAwait(false); }
                 catch (QmpException) { /* the error that matters is device_add's */ }
-                string hint = e.Description?.Contains($"Bus '{device.Bus}' not found", StringComparison.Ordinal) == true
-                    ? $" (the VM has no root port '{device.Bus}': start it with the options of 'ivshmemd qemu-args', or 'qemu-args --no-device' for the ports alone)"
-                    : "";
-                throw new VmHotplugException($"{Description}: {e.Message}{hint}");
+                throw new VmHotplugException($"{Description}: {e.Message}");
             }
         });
+
+    /// <summary>The region's root port must exist and be empty: the VM was started with the ports of
+    /// <c>ivshmemd qemu-args</c>, and nothing else took the port. Asked through QOM (the port's bus
+    /// object lists its devices as links): query-pci shows what is behind a port only after the
+    /// guest's firmware numbered the buses.</summary>
+    private async Task CheckRootPortAsync(RegionOptions region, CancellationToken cancellationToken)
+    {
+        string port = QemuArguments.RootPortId(region);
+        string bus = $"{PeripheralPath}/{port}/{port}"; // a bridge's bus is named after its device
+        JsonElement children;
+        try { children = await _qmp.ExecuteAsync("qom-list", new PathArguments(bus), QmpJson.Default.PathArguments, cancellationToken).ConfigureAwait(false); }
+        catch (QmpException e) when (e.ErrorClass == "DeviceNotFound")
+        {
+            throw new VmHotplugException($"{Description}: the VM has no root port '{port}' for region '{region.Name}'. Start the VM with the options of " +
+                "'ivshmemd qemu-args VM' (or 'qemu-args VM --no-device' for the ports alone); an i440fx machine (-M pc) has no root ports and cannot take the device while it runs");
+        }
+        foreach (JsonElement child in children.ValueKind == JsonValueKind.Array ? children.EnumerateArray() : default)
+        {
+            if (child.ValueKind != JsonValueKind.Object || child.TryGetProperty("name", out JsonElement name) is false
+                || name.GetString() is not { } property || !property.StartsWith("child[", StringComparison.Ordinal))
+                continue;
+            JsonElement path = await _qmp.ExecuteAsync("qom-get", new PropertyArguments(bus, property), QmpJson.Default.PropertyArguments, cancellationToken).ConfigureAwait(false);
+            string holder = path.ValueKind == JsonValueKind.String && path.GetString() is { } p && p.StartsWith(PeripheralPath + "/", StringComparison.Ordinal)
+                ? $"device '{p[(PeripheralPath.Length + 1)..]}'" : "a device without an id";
+            throw new VmHotplugException($"{Description}: root port '{port}' already holds {holder}; it is reserved for region '{region.Name}''s ivshmem device");
+        }
+    }
 
     public Task DetachAsync(RegionOptions region, TimeSpan timeout, CancellationToken cancellationToken) =>
         Guarded(async () =>
@@ -111,18 +138,20 @@ internal sealed class QmpHotplug : IVmHotplug
     private async Task<T> Guarded<T>(Func<Task<T>> action)
     {
         try { return await action().ConfigureAwait(false); }
-        catch (QmpException e) { throw AsHotplugFailure(e); }
+        catch (QmpException e) { throw AsHotplugFailure(e, _qmp.Path); }
     }
 
     private async Task Guarded(Func<Task> action)
     {
         try { await action().ConfigureAwait(false); }
-        catch (QmpException e) { throw AsHotplugFailure(e); }
+        catch (QmpException e) { throw AsHotplugFailure(e, _qmp.Path); }
     }
 
     /// <summary>A QMP failure in the words and exit status of a hot-plug command: a VM that is not
-    /// there (no socket, nobody listening, no answer, it exited) is EX_UNAVAILABLE.</summary>
-    private static VmHotplugException AsHotplugFailure(QmpException e) => new(e.Message, e.Failure switch
+    /// there (no socket, nobody listening, no answer, it exited) is EX_UNAVAILABLE. QEMU's refusals
+    /// get the socket in front, as the client's own failures have it.</summary>
+    private static VmHotplugException AsHotplugFailure(QmpException e, string path) => new(
+        e.Failure == QmpFailure.CommandFailed ? $"QMP socket {path}: {e.Message}" : e.Message, e.Failure switch
     {
         QmpFailure.NoSocket or QmpFailure.NoAnswer or QmpFailure.Closed => ExitCodes.Unavailable,
         QmpFailure.NoPermission => ExitCodes.NoPermission,
