@@ -41,13 +41,29 @@ internal sealed class QemuProcess : IDisposable
     }
 
     /// <summary>Starts QEMU as VM <paramref name="name"/> with <paramref name="deviceArgs"/>.</summary>
-    public static QemuProcess Start(string name, string directory, IEnumerable<string> deviceArgs)
+    public static QemuProcess Start(string name, string directory, IEnumerable<string> deviceArgs) =>
+        Start(name, directory, ["-S", "-m", "64"], deviceArgs);
+
+    /// <summary>Starts QEMU as VM <paramref name="name"/> running a Linux guest: the project's test
+    /// guest (scripts/build-test-guest) in <paramref name="image"/>, whose /init runs
+    /// <paramref name="guestCommand"/> and prints its markers on the serial console, written to
+    /// <paramref name="console"/>.</summary>
+    public static QemuProcess StartGuest(string name, string directory, string image, string guestCommand, string console, IEnumerable<string> deviceArgs) =>
+        Start(name, directory,
+        [
+            "-cpu", "max", "-m", "256", "-smp", "1", "-no-reboot", "-serial", $"file:{console}",
+            "-kernel", Path.Combine(image, "vmlinux"), "-initrd", Path.Combine(image, "initrd.gz"),
+            "-append", $"console=ttyS0 panic=-1 quiet ivshmem.cmd={Convert.ToBase64String(Encoding.UTF8.GetBytes(guestCommand))}",
+        ], deviceArgs);
+
+    private static QemuProcess Start(string name, string directory, IEnumerable<string> machineArgs, IEnumerable<string> deviceArgs)
     {
         string qmp = Path.Combine(directory, $"qmp-{name}-{Guid.NewGuid():N}"[..40] + ".sock");
         var start = new ProcessStartInfo(Binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in new[] { "-M", "q35", "-nodefaults", "-no-user-config", "-display", "none", "-S", "-accel", "tcg",
-                     "-m", "64", "-name", name, "-qmp", $"unix:{qmp},server=on,wait=off" })
+        foreach (string a in new[] { "-M", "q35", "-nodefaults", "-no-user-config", "-display", "none", "-accel", "tcg",
+                     "-name", name, "-qmp", $"unix:{qmp},server=on,wait=off" })
             start.ArgumentList.Add(a);
+        foreach (string a in machineArgs) start.ArgumentList.Add(a);
         foreach (string a in deviceArgs) start.ArgumentList.Add(a);
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Binary}");
         return new QemuProcess(process, name, qmp);
