@@ -63,17 +63,19 @@ public static class QemuArguments
     /// <summary>
     /// <c>pcie-root-port,id=ivshmem-rp-REGION,chassis=200,slot=S,pref64-reserve=SIZE</c>. A device
     /// hot-added behind a port that was empty at boot gets no room for its 64-bit prefetchable BAR2
-    /// unless the port reserves it: pref64-reserve is the region size rounded up to a power of two
-    /// (docs/migration.md, "The root port").
+    /// unless the port reserves it (docs/migration.md, "The root port").
     /// </summary>
     public static string RootPortOptions(RegionOptions region, IReadOnlyList<RegionOptions> regionsOfVm) =>
         $"pcie-root-port,id={RootPortId(region)},chassis={RootPortChassis},slot={RootPortSlot(region, regionsOfVm)}," +
         $"pref64-reserve={PrefetchableReserve(region.SizeBytes)}";
 
-    /// <summary>The BAR2 window a root port reserves for a region of <paramref name="sizeBytes"/>.</summary>
+    /// <summary>The window a root port reserves for a region of <paramref name="sizeBytes"/>: twice the
+    /// size rounded up to a power of two. A BAR must lie at a multiple of its size, and the firmware
+    /// (SeaBIOS) aligns an empty port's window to far less, so a window of exactly the BAR's size
+    /// usually cannot hold it; one of twice the size always holds an aligned block of the size.</summary>
     public static string PrefetchableReserve(long sizeBytes)
     {
-        ulong bytes = BitOperations.RoundUpToPowerOf2((ulong)Math.Max(sizeBytes, 1));
+        ulong bytes = 2 * BitOperations.RoundUpToPowerOf2((ulong)Math.Max(sizeBytes, 1));
         return bytes % (1UL << 30) == 0 ? $"{bytes >> 30}G"
             : bytes % (1UL << 20) == 0 ? $"{bytes >> 20}M"
             : bytes.ToString(CultureInfo.InvariantCulture);

@@ -18,11 +18,11 @@ public sealed class QemuArgsCommandTests
         Assert.Equal("", result.Error);
         Assert.Equal(
         [
-            "-device pcie-root-port,id=ivshmem-rp-web-db,chassis=200,slot=4409,pref64-reserve=64M " +
+            "-device pcie-root-port,id=ivshmem-rp-web-db,chassis=200,slot=4409,pref64-reserve=128M " +
             "-chardev socket,id=ivshmem-web-db,path=/run/ivshmemd/web-db.sock " +
             "-device ivshmem-doorbell,id=ivshmem-web-db,chardev=ivshmem-web-db,vectors=2,bus=ivshmem-rp-web-db",
             // The comma in the path is doubled for QEMU; the space makes the shell quoting necessary.
-            "-device pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=1G " +
+            "-device pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=2G " +
             "-chardev 'socket,id=ivshmem-web-cache,path=/srv/ivshmem/web cache,,v2.sock' " +
             "-device ivshmem-doorbell,id=ivshmem-web-cache,chardev=ivshmem-web-cache,vectors=4,bus=ivshmem-rp-web-cache",
         ], result.OutputLines);
@@ -40,7 +40,7 @@ public sealed class QemuArgsCommandTests
         Assert.Equal(
         [
             "-device",
-            "pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=1G",
+            "pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=2G",
             "-chardev",
             "socket,id=ivshmem-web-cache,path=/srv/ivshmem/web cache,,v2.sock",
             "-device",
@@ -60,8 +60,8 @@ public sealed class QemuArgsCommandTests
         Assert.Equal(ExitCodes.Ok, ports.ExitCode);
         Assert.Equal(
         [
-            "-device", "pcie-root-port,id=ivshmem-rp-web-db,chassis=200,slot=4409,pref64-reserve=64M",
-            "-device", "pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=1G",
+            "-device", "pcie-root-port,id=ivshmem-rp-web-db,chassis=200,slot=4409,pref64-reserve=128M",
+            "-device", "pcie-root-port,id=ivshmem-rp-web-cache,chassis=200,slot=4821,pref64-reserve=2G",
         ], ports.OutputLines);
         // A migration's destination gets exactly the source's ports.
         Assert.Equal(ports.OutputLines.Where(l => l.StartsWith("pcie-root-port", StringComparison.Ordinal)),
@@ -130,12 +130,12 @@ public sealed class QemuArgsCommandTests
     }
 
     [Theory]
-    [InlineData(1L << 20, "1M")]
-    [InlineData(64L << 20, "64M")]
-    [InlineData((64L << 20) + 1, "128M")]
-    [InlineData(1L << 30, "1G")]
-    [InlineData(4096, "4096")]
-    public void RootPortReservesTheRegionSizeRoundedUpToAPowerOfTwo(long size, string reserve) =>
+    [InlineData(1L << 20, "2M")]
+    [InlineData(64L << 20, "128M")]
+    [InlineData((64L << 20) + 1, "256M")]
+    [InlineData(1L << 30, "2G")]
+    [InlineData(4096, "8192")]
+    public void RootPortReservesTwiceTheRegionSizeRoundedUpToAPowerOfTwo(long size, string reserve) =>
         Assert.Equal(reserve, QemuArguments.PrefetchableReserve(size));
 
     [Fact]
@@ -216,7 +216,7 @@ public sealed class QemuArgsCommandTests
         var region = DefaultConfiguration.Create("/tmp/ivshmemd-demo").Regions.Single();
         Assert.Equal(QemuArguments.For(region, [region]), result.OutputLines);
         Assert.Equal(
-            ["-device", "pcie-root-port,id=ivshmem-rp-demo,chassis=200,slot=3404,pref64-reserve=64M",
+            ["-device", "pcie-root-port,id=ivshmem-rp-demo,chassis=200,slot=3404,pref64-reserve=128M",
              "-chardev", "socket,id=ivshmem-demo,path=/tmp/ivshmemd-demo/demo.sock",
              "-device", "ivshmem-doorbell,id=ivshmem-demo,chardev=ivshmem-demo,vectors=2,bus=ivshmem-rp-demo"],
             result.OutputLines);
@@ -272,7 +272,7 @@ public sealed class QemuArgsCommandTests
     public void ArgumentsForARegionAreExactlyTheDocumentedOnes()
     {
         var region = new RegionOptions { Name = "r1", SizeBytes = 1 << 20, SocketPath = "/run/x/r1.sock", Vectors = 3 };
-        string port = $"pcie-root-port,id=ivshmem-rp-r1,chassis=200,slot={QemuArguments.RootPortSlot(region, [region])},pref64-reserve=1M";
+        string port = $"pcie-root-port,id=ivshmem-rp-r1,chassis=200,slot={QemuArguments.RootPortSlot(region, [region])},pref64-reserve=2M";
 
         Assert.Equal(["-device", port, "-chardev", "socket,id=ivshmem-r1,path=/run/x/r1.sock", "-device", "ivshmem-doorbell,id=ivshmem-r1,chardev=ivshmem-r1,vectors=3,bus=ivshmem-rp-r1"],
             QemuArguments.For(region, [region]));
