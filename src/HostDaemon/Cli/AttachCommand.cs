@@ -9,68 +9,53 @@ namespace Ivshmem.Daemon.Cli;
 /// <summary><c>ivshmemd attach VM</c>: adds a running VM's ivshmem devices (docs/migration.md, "Attach").</summary>
 internal static partial class AttachCommand
 {
-    private const string CommandPath = "ivshmemd attach";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     public static (Command, ManPage) Create()
     {
         var options = new HotplugOptions("attach");
-        Command command = options.CreateCommand("attach", Page.Summary);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(options, parseResult, cancellationToken));
-        return (command, Page);
+        return (options.CreateCommand("attach", Page.Summary, (request, parseResult, output, cancellationToken) =>
+            RunAsync(options, request, parseResult, output, cancellationToken)), Page);
     }
 
-    private static async Task<int> RunAsync(HotplugOptions options, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task RunAsync(HotplugOptions options, HotplugOptions.Request request, ParseResult parseResult, TextWriter output, CancellationToken cancellationToken)
     {
-        TextWriter output = parseResult.InvocationConfiguration.Output, error = parseResult.InvocationConfiguration.Error;
-        (HotplugOptions.Request? request, int exitCode) = options.Read(parseResult, error);
-        if (request is null)
-            return exitCode;
         string controlSocket = request.Options.ControlSocketPath;
-        try
-        {
-            // The daemon first: it must serve the regions, and it knows which QEMU processes lost a device.
-            StatusReport report = await AskDaemonAsync(controlSocket, cancellationToken);
-            await using IVmHotplug vm = await options.OpenAsync(parseResult, request, cancellationToken);
-            int pid = await vm.QemuPidAsync(cancellationToken);
-            if (QemuProcessIdentity.Of(pid) is not { } qemu)
-                throw new VmHotplugException($"{vm.Description}: cannot see QEMU's process (pid {pid}) here, so cannot check that it may take a device; run this in QEMU's PID namespace");
-            if (report.UnpluggedQemu?.FirstOrDefault(u => u.Pid == qemu.Pid && u.StartTime == qemu.StartTime) is { } lost)
-                throw Refusal(qemu.Pid, request.VmName, $"already lost an ivshmem device (region '{lost.Region}', peer {lost.PeerId}, at {lost.At:yyyy-MM-dd HH:mm:ss}Z)");
+        // The daemon first: it must serve the regions, and it knows which QEMU processes lost a device.
+        StatusReport report = await AskDaemonAsync(controlSocket, cancellationToken);
+        await using IVmHotplug vm = await options.OpenAsync(parseResult, request, cancellationToken);
+        int pid = await vm.QemuPidAsync(cancellationToken);
+        if (QemuProcessIdentity.Of(pid) is not { } qemu)
+            throw new VmHotplugException($"{vm.Description}: cannot see QEMU's process (pid {pid}) here, so cannot check that it may take a device; run this in QEMU's PID namespace");
+        if (report.UnpluggedQemu?.FirstOrDefault(u => u.Pid == qemu.Pid && u.StartTime == qemu.StartTime) is { } lost)
+            throw Refusal(qemu.Pid, request.VmName, $"already lost an ivshmem device (region '{lost.Region}', peer {lost.PeerId}, at {lost.At:yyyy-MM-dd HH:mm:ss}Z)");
 
-            foreach (RegionOptions region in request.Regions)
-            {
-                RegionReport served = report.Regions.FirstOrDefault(r => r.Name == region.Name)
-                    ?? throw new VmHotplugException($"the daemon at {controlSocket} does not serve region '{region.Name}' (is its configuration loaded? systemctl reload ivshmemd)");
-                if (await vm.HasDeviceAsync(region, cancellationToken))
-                {
-                    await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': already attached (device {QemuArguments.DeviceId(region)}); nothing done");
-                    continue;
-                }
-                // Connected without its device: the device was deleted and its chardev kept. The process
-                // lost the device all the same.
-                if (served.Peers.Any(p => p.Pid == qemu.Pid))
-                    throw Refusal(qemu.Pid, request.VmName, $"has no device {QemuArguments.DeviceId(region)} but is still connected to region '{region.Name}': its device was removed without its chardev");
-                if (WhyTheDaemonWouldRefuse(served, request.VmName) is { } reason)
-                    throw new VmHotplugException($"region '{region.Name}': {reason}; nothing was sent to QEMU");
-                try
-                {
-                    await vm.AttachAsync(region, cancellationToken);
-                }
-                catch (VmHotplugException e) when (RefusedByDaemon(e.Message) is { } hint)
-                {
-                    throw new VmHotplugException($"{e.Message} ({hint})", e.ExitCode, e);
-                }
-                int peerId = await WaitForPeerAsync(controlSocket, region.Name, qemu.Pid, request.Timeout, cancellationToken)
-                    ?? throw new VmHotplugException($"{vm.Description}: QEMU took the device, but the daemon did not list VM '{request.VmName}' (pid {qemu.Pid}) in region '{region.Name}' within {request.Timeout.TotalSeconds:0.#} s; see the daemon's log (journalctl -u ivshmemd)");
-                await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': attached as peer {peerId} (QEMU pid {qemu.Pid}, device {QemuArguments.DeviceId(region)} on {QemuArguments.RootPortId(region)})");
-            }
-            return ExitCodes.Ok;
-        }
-        catch (VmHotplugException e)
+        foreach (RegionOptions region in request.Regions)
         {
-            await error.WriteLineAsync($"{CommandPath}: {(e.ExitCode == ExitCodes.Refused ? "refused" : "error")}: {e.Message}");
-            return e.ExitCode;
+            RegionReport served = report.Regions.FirstOrDefault(r => r.Name == region.Name)
+                ?? throw new VmHotplugException($"the daemon at {controlSocket} does not serve region '{region.Name}' (is its configuration loaded? systemctl reload ivshmemd)");
+            if (await vm.HasDeviceAsync(region, cancellationToken))
+            {
+                await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': already attached (device {QemuArguments.DeviceId(region)}); nothing done");
+                continue;
+            }
+            // Connected without its device: the device was deleted and its chardev kept. The process
+            // lost the device all the same.
+            if (served.Peers.Any(p => p.Pid == qemu.Pid))
+                throw Refusal(qemu.Pid, request.VmName, $"has no device {QemuArguments.DeviceId(region)} but is still connected to region '{region.Name}': its device was removed without its chardev");
+            if (WhyTheDaemonWouldRefuse(served, request.VmName) is { } reason)
+                throw new VmHotplugException($"region '{region.Name}': {reason}; nothing was sent to QEMU");
+            try
+            {
+                await vm.AttachAsync(region, cancellationToken);
+            }
+            catch (VmHotplugException e) when (RefusedByDaemon(e.Message) is { } hint)
+            {
+                throw new VmHotplugException($"{e.Message} ({hint})", e.ExitCode, e);
+            }
+            int peerId = await WaitForPeerAsync(controlSocket, region.Name, qemu.Pid, request.Timeout, cancellationToken)
+                ?? throw new VmHotplugException($"{vm.Description}: QEMU took the device, but the daemon did not list VM '{request.VmName}' (pid {qemu.Pid}) in region '{region.Name}' within {request.Timeout.TotalSeconds:0.#} s; see the daemon's log (journalctl -u ivshmemd)");
+            await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': attached as peer {peerId} (QEMU pid {qemu.Pid}, device {QemuArguments.DeviceId(region)} on {QemuArguments.RootPortId(region)})");
         }
     }
 

@@ -7,42 +7,27 @@ namespace Ivshmem.Daemon.Cli;
 /// <summary><c>ivshmemd detach VM</c>: takes a running VM's ivshmem devices out (docs/migration.md, "Detach").</summary>
 internal static class DetachCommand
 {
-    private const string CommandPath = "ivshmemd detach";
 
     public static (Command, ManPage) Create()
     {
         var options = new HotplugOptions("detach");
-        Command command = options.CreateCommand("detach", Page.Summary);
-        command.SetAction((parseResult, cancellationToken) => RunAsync(options, parseResult, cancellationToken));
-        return (command, Page);
+        return (options.CreateCommand("detach", Page.Summary, (request, parseResult, output, cancellationToken) =>
+            RunAsync(options, request, parseResult, output, cancellationToken)), Page);
     }
 
-    private static async Task<int> RunAsync(HotplugOptions options, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task RunAsync(HotplugOptions options, HotplugOptions.Request request, ParseResult parseResult, TextWriter output, CancellationToken cancellationToken)
     {
-        TextWriter output = parseResult.InvocationConfiguration.Output, error = parseResult.InvocationConfiguration.Error;
-        (HotplugOptions.Request? request, int exitCode) = options.Read(parseResult, error);
-        if (request is null)
-            return exitCode;
-        try
+        await using IVmHotplug vm = await options.OpenAsync(parseResult, request, cancellationToken);
+        foreach (RegionOptions region in request.Regions)
         {
-            await using IVmHotplug vm = await options.OpenAsync(parseResult, request, cancellationToken);
-            foreach (RegionOptions region in request.Regions)
+            if (!await vm.HasDeviceAsync(region, cancellationToken))
             {
-                if (!await vm.HasDeviceAsync(region, cancellationToken))
-                {
-                    await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': not attached (no device {QemuArguments.DeviceId(region)}); nothing done");
-                    continue;
-                }
-                var started = System.Diagnostics.Stopwatch.StartNew();
-                await vm.DetachAsync(region, request.Timeout, cancellationToken);
-                await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': detached in {started.Elapsed.TotalSeconds:0.00} s (the guest released the device; QEMU's connection to the region is closed)");
+                await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': not attached (no device {QemuArguments.DeviceId(region)}); nothing done");
+                continue;
             }
-            return ExitCodes.Ok;
-        }
-        catch (VmHotplugException e)
-        {
-            await error.WriteLineAsync($"{CommandPath}: error: {e.Message}");
-            return e.ExitCode;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            await vm.DetachAsync(region, request.Timeout, cancellationToken);
+            await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': detached in {started.Elapsed.TotalSeconds:0.00} s (the guest released the device; QEMU's connection to the region is closed)");
         }
     }
 

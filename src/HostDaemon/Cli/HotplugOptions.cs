@@ -60,10 +60,33 @@ internal sealed class HotplugOptions
     public Option<string> Config { get; }
     public Option<double> Timeout { get; }
 
-    /// <summary>The command with these arguments and options, one of --qmp and --libvirt required.</summary>
-    public Command CreateCommand(string name, string summary)
+    /// <summary>What a command does once its request is read: write each region's outcome to the
+    /// writer; a <see cref="VmHotplugException"/> ends it with its message and exit status.</summary>
+    public delegate Task Body(Request request, ParseResult parseResult, TextWriter output, CancellationToken cancellationToken);
+
+    /// <summary>The command with these arguments and options, one of --qmp and --libvirt required,
+    /// running <paramref name="body"/>: configuration and regions first (their errors reported the
+    /// same way for both commands), then the body; a failure is one line on standard error.</summary>
+    public Command CreateCommand(string name, string summary, Body body)
     {
         var command = new Command(name, summary) { Vm, Region, Qmp, Libvirt, Config, Timeout };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            TextWriter output = parseResult.InvocationConfiguration.Output, error = parseResult.InvocationConfiguration.Error;
+            (Request? request, int exitCode) = Read(parseResult, error);
+            if (request is null)
+                return exitCode;
+            try
+            {
+                await body(request, parseResult, output, cancellationToken);
+                return ExitCodes.Ok;
+            }
+            catch (VmHotplugException e)
+            {
+                await error.WriteLineAsync($"{_commandPath}: {(e.ExitCode == ExitCodes.Refused ? "refused" : "error")}: {e.Message}");
+                return e.ExitCode;
+            }
+        });
         command.Validators.Add(result =>
         {
             bool qmp = result.GetResult(Qmp) is not null, libvirt = result.GetResult(Libvirt) is not null;
@@ -79,7 +102,7 @@ internal sealed class HotplugOptions
     public sealed record Request(string VmName, DaemonOptions Options, IReadOnlyList<RegionOptions> Regions, TimeSpan Timeout);
 
     /// <summary>The request, or the exit status after the reason went to <paramref name="error"/>.</summary>
-    public (Request? Request, int ExitCode) Read(ParseResult parseResult, TextWriter error)
+    private (Request? Request, int ExitCode) Read(ParseResult parseResult, TextWriter error)
     {
         string vmName = parseResult.GetRequiredValue(Vm);
         DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult.GetRequiredValue(Config), error, _commandPath);
