@@ -7,7 +7,6 @@ namespace Ivshmem.Daemon.Cli;
 /// <summary><c>ivshmemd detach VM</c>: takes a running VM's ivshmem devices out (docs/migration.md, "Detach").</summary>
 internal static class DetachCommand
 {
-
     public static (Command, ManPage) Create()
     {
         var options = new HotplugOptions("detach");

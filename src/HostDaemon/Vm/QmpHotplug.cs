@@ -71,7 +71,8 @@ internal sealed class QmpHotplug : IVmHotplug
             var device = new DeviceAddArguments("ivshmem-doorbell", QemuArguments.DeviceId(region), chardev, region.Vectors, QemuArguments.RootPortId(region));
             try
             {
-                // Synchronous: realize connects and reads the server's set-up messages before QEMU answers.
+                // Synchronous: realize reads the daemon's set-up messages (the chardev connected at
+                // chardev-add) up to the memory before QEMU answers.
                 await _qmp.ExecuteAsync("device_add", device, QmpJson.Default.DeviceAddArguments, cancellationToken).ConfigureAwait(false);
             }
             catch (QmpException e) when (e.Failure == QmpFailure.CommandFailed)
