@@ -113,10 +113,13 @@ EOF
 }
 
 # netlab_daemons_up: host 1's daemon (vm.sh's DAEMON_PID, log WORK/ivshmemd.log) and host 2's, run
-# inside host 2's namespace (DAEMON2_PID, log WORK/ivshmemd-host2.log).
+# inside host 2's namespace (DAEMON2_PID, log WORK/ivshmemd-host2.log). Each host's region lists
+# NETLAB_HOST1_VMS / NETLAB_HOST2_VMS (scripts/migrate-e2e lists vm-b on both: it moves between them).
 netlab_daemons_up() {
-  netlab_config host1 vm-a vm-b
-  netlab_config host2 vm-c
+  # shellcheck disable=SC2086 # word lists
+  netlab_config host1 ${NETLAB_HOST1_VMS:-vm-a vm-b}
+  # shellcheck disable=SC2086
+  netlab_config host2 ${NETLAB_HOST2_VMS:-vm-c}
   vm_start_daemon "$WORK/host1/control.sock" --config "$WORK/host1/ivshmemd.yaml"
   ip netns exec "$NETLAB_NS2" "$IVSHMEMD" run --config "$WORK/host2/ivshmemd.yaml" 2>"$WORK/ivshmemd-host2.log" &
   DAEMON2_PID=$!
@@ -126,7 +129,7 @@ netlab_daemons_up() {
     sleep 0.1
   done
   "$IVSHMEMD" status --socket "$WORK/host2/control.sock" >/dev/null 2>&1 || fail "host 2's ivshmemd did not become ready"
-  log "ivshmemd: host 1 serves vm-a and vm-b ($WORK/host1), host 2 serves vm-c ($WORK/host2)"
+  log "ivshmemd: host 1 serves ${NETLAB_HOST1_VMS:-vm-a vm-b} ($WORK/host1), host 2 serves ${NETLAB_HOST2_VMS:-vm-c} ($WORK/host2)"
 }
 
 # Host 1's daemon's status as JSON (its per-ring byte counters are the ring's own account).

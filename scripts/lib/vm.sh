@@ -12,6 +12,8 @@
 #                   daemon runs: (--config FILE) or (--demo DIR)
 #   VM_APPEND       (optional) more guest kernel parameters, e.g. ivshmem.e2e.mib=64
 #   VM_VERBOSE      (optional array) (--verbose) copies the guests' consoles to stderr
+#   VM_QEMU_OPTIONS (optional array, per vm_boot) more options for 'ivshmemd qemu-args', e.g.
+#                   (--no-device) for a migration destination
 #   VM_EXEC_PREFIX  (optional array, per vm_boot) runs the guest's QEMU through it, e.g.
 #                   (ip netns exec NS) for a guest of another simulated host (scripts/lib/netlab.sh)
 #   GUEST_TIMEOUT   (optional) seconds a guest may run in all (default 420)
@@ -40,6 +42,7 @@ DAEMON_PID=
 [ -n "${VM_VERBOSE+set}" ] || VM_VERBOSE=()
 [ -n "${VM_CONFIG_ARGS+set}" ] || VM_CONFIG_ARGS=()
 [ -n "${VM_EXEC_PREFIX+set}" ] || VM_EXEC_PREFIX=()
+[ -n "${VM_QEMU_OPTIONS+set}" ] || VM_QEMU_OPTIONS=()
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -154,7 +157,7 @@ vm_boot() {
     if [ "$seen_dashes" = 0 ]; then runner+=("$a"); else qemu+=("$a"); fi
   done
   VM_QEMU_ARGS=()
-  mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" --format lines)
+  mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" "${VM_QEMU_OPTIONS[@]}" --format lines)
   [ ${#VM_QEMU_ARGS[@]} -gt 0 ] || fail "ivshmemd qemu-args $name printed nothing"
   "${VM_EXEC_PREFIX[@]}" "$REPO/scripts/run-test-guest" --cache "$IMAGE" --name "$name" --vfio --mem 512 --timeout "${GUEST_TIMEOUT:-420}" \
     --log "$WORK/$label.console" --append "${VM_APPEND:+$VM_APPEND }no_timer_check" --cmd "$cmd" \

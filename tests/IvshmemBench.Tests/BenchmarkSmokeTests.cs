@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Ivshmem.Bench.Tests;
@@ -16,7 +15,7 @@ public sealed class BenchmarkSmokeTests : IDisposable
     public void TinyRunWritesAReportWithEveryTransportLatencyModeAndMessageRate()
     {
         string outDir = Path.Combine(_directory, "out");
-        var (exitCode, stdout, stderr) = RunBench(
+        var (exitCode, stdout, stderr) = BenchProcess.Run(
             "--sizes", "16K", "--repeat", "1", "--warmup", "1", "--region-size", "1M",
             "--latency-samples", "200", "--messages", "20000", "--idle-ms", "50", "--out", outDir);
         Assert.True(exitCode == 0, $"ivshmem-bench exited {exitCode}\n{stdout}\n{stderr}");
@@ -68,7 +67,7 @@ public sealed class BenchmarkSmokeTests : IDisposable
     public void SelfProvisionedRegionCarriesBothRingTransports()
     {
         string json = Path.Combine(_directory, "self.json");
-        var (exitCode, stdout, stderr) = RunBench(
+        var (exitCode, stdout, stderr) = BenchProcess.Run(
             "--region", "self", "--only", "throughput", "--transports", "ring,ring-zero-copy",
             "--sizes", "16K", "--repeat", "1", "--region-size", "1M", "--json", json);
         Assert.True(exitCode == 0, $"ivshmem-bench exited {exitCode}\n{stdout}\n{stderr}");
@@ -81,29 +80,9 @@ public sealed class BenchmarkSmokeTests : IDisposable
     [Fact]
     public void UnknownOptionFailsWithAMessageAndExitCode2()
     {
-        var (exitCode, _, stderr) = RunBench("--no-such-option");
+        var (exitCode, _, stderr) = BenchProcess.Run("--no-such-option");
         Assert.Equal(2, exitCode);
         Assert.Contains("unknown option '--no-such-option'", stderr);
-    }
-
-    private static (int ExitCode, string Stdout, string Stderr) RunBench(params string[] args)
-    {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "ivshmem-bench"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args) start.ArgumentList.Add(a);
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"ivshmem-bench did not finish within 3 minutes\n{stderr.Result}");
-        }
-        return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
