@@ -25,8 +25,11 @@ internal static class DetachCommand
                 continue;
             }
             var started = System.Diagnostics.Stopwatch.StartNew();
+            int heldBefore = (vm as QmpHotplug)?.HeldFdNumbers ?? 0;
             await vm.DetachAsync(region, request.Timeout, cancellationToken);
-            await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': detached in {started.Elapsed.TotalSeconds:0.00} s (the guest released the device; QEMU's connection to the region is closed)");
+            int held = ((vm as QmpHotplug)?.HeldFdNumbers ?? 0) - heldBefore;
+            await output.WriteLineAsync($"{request.VmName}: region '{region.Name}': detached in {started.Elapsed.TotalSeconds:0.00} s (the guest released the device; QEMU's connection to the region is closed)" +
+                (held > 0 ? $"; QEMU holds {held} fd numbers the device freed (QEMU 7.2's stale handlers, docs/migration.md)" : ""));
         }
     }
 

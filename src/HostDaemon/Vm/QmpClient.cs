@@ -94,10 +94,16 @@ internal sealed class QmpClient : IAsyncDisposable
     /// <summary>Runs <paramref name="command"/> with <paramref name="arguments"/> (serialized by
     /// <paramref name="typeInfo"/>) and returns its "return" value; an "error" answer is a
     /// <see cref="QmpException"/> with QEMU's class and text.</summary>
-    public async Task<JsonElement> ExecuteAsync<T>(string command, T arguments, JsonTypeInfo<T>? typeInfo, CancellationToken cancellationToken)
+    public Task<JsonElement> ExecuteAsync<T>(string command, T arguments, JsonTypeInfo<T>? typeInfo, CancellationToken cancellationToken) =>
+        ExecuteAsync(command, arguments, typeInfo, -1, cancellationToken);
+
+    /// <summary>As <see cref="ExecuteAsync{T}(string, T, JsonTypeInfo{T}, CancellationToken)"/>, with
+    /// <paramref name="attachedFd"/> sent along (SCM_RIGHTS) for commands that take one (getfd);
+    /// the caller keeps its own copy and closes it.</summary>
+    public async Task<JsonElement> ExecuteAsync<T>(string command, T arguments, JsonTypeInfo<T>? typeInfo, int attachedFd, CancellationToken cancellationToken)
     {
         long id = _nextId++;
-        await SendAsync(command, arguments, typeInfo, id, cancellationToken).ConfigureAwait(false);
+        await SendAsync(command, arguments, typeInfo, id, attachedFd, cancellationToken).ConfigureAwait(false);
         while (true)
         {
             using JsonDocument message = await ReadMessageAsync($"the answer to {command}", cancellationToken).ConfigureAwait(false);
@@ -172,7 +178,7 @@ internal sealed class QmpClient : IAsyncDisposable
         return found;
     }
 
-    private async Task SendAsync<T>(string command, T arguments, JsonTypeInfo<T>? typeInfo, long id, CancellationToken cancellationToken)
+    private async Task SendAsync<T>(string command, T arguments, JsonTypeInfo<T>? typeInfo, long id, int attachedFd, CancellationToken cancellationToken)
     {
         var request = new MemoryStream();
         using (var writer = new Utf8JsonWriter(request))
@@ -188,6 +194,11 @@ internal sealed class QmpClient : IAsyncDisposable
             writer.WriteEndObject();
         }
         request.WriteByte((byte)'\n');
+        if (attachedFd >= 0)
+        {
+            SendWithFd(command, request.GetBuffer().AsSpan(0, (int)request.Length), attachedFd);
+            return;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
         try
@@ -201,6 +212,22 @@ internal sealed class QmpClient : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new QmpException(QmpFailure.NoAnswer, $"QMP socket {Path}: QEMU took no request within {_timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary>One request with an fd, in one sendmsg (the fd must arrive with the command's bytes).
+    /// The socket is idle between commands, so a request this small goes at once; a full buffer is
+    /// waited for a little, within the timeout.</summary>
+    private void SendWithFd(string command, ReadOnlySpan<byte> request, int fd)
+    {
+        long deadline = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
+        while (true)
+        {
+            int errno = Interop.SendWithFd((int)_socket.SafeHandle.DangerousGetHandle(), request, fd);
+            if (errno == 0) return;
+            if (errno != Interop.EAGAIN || Environment.TickCount64 > deadline)
+                throw new QmpException(QmpFailure.Closed, $"QMP socket {Path}: sending {command} failed: {Interop.ErrorFor(errno, "sendmsg").Message} (did QEMU exit?)");
+            Thread.Sleep(5);
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed record DeviceAddArguments(string Driver, string Id, string Chard
 /// <summary><c>device_del</c>, <c>chardev-remove</c>: just an id.</summary>
 internal sealed record IdArguments(string Id);
 
+/// <summary><c>getfd</c>, <c>closefd</c>: the name QEMU keeps a passed fd under.</summary>
+internal sealed record FdNameArguments(string Fdname);
+
 /// <summary><c>qom-list</c> of a QOM path.</summary>
 internal sealed record PathArguments(string Path);
 
@@ -37,5 +40,6 @@ internal sealed record PropertyArguments(string Path, string Property);
 [JsonSerializable(typeof(DeviceAddArguments))]
 [JsonSerializable(typeof(IdArguments))]
 [JsonSerializable(typeof(PathArguments))]
+[JsonSerializable(typeof(FdNameArguments))]
 [JsonSerializable(typeof(PropertyArguments))]
 internal sealed partial class QmpJson : JsonSerializerContext;

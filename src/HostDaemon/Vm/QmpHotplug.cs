@@ -115,6 +115,7 @@ internal sealed class QmpHotplug : IVmHotplug
         Guarded(async () =>
         {
             string id = QemuArguments.DeviceId(region);
+            HashSet<int> eventFdsBefore = RemovedDeviceFds.EventFds(_qmp.PeerPid);
             bool requested = true;
             try { await _qmp.ExecuteAsync("device_del", new IdArguments(id), QmpJson.Default.IdArguments, cancellationToken).ConfigureAwait(false); }
             catch (QmpException e) when (e.ErrorClass == "DeviceNotFound") { requested = false; } // gone already; its chardev may not be
@@ -134,7 +135,14 @@ internal sealed class QmpHotplug : IVmHotplug
             string chardev = QemuArguments.ChardevId(region);
             if (await HasChardevAsync(chardev, cancellationToken).ConfigureAwait(false))
                 await _qmp.ExecuteAsync("chardev-remove", new IdArguments(chardev), QmpJson.Default.IdArguments, cancellationToken).ConfigureAwait(false);
+            // The device's eventfds are closed now; keep their numbers from being reused (QEMU 7.2's
+            // stale vector handlers: docs/migration.md, "Re-attaching into the same QEMU process").
+            eventFdsBefore.ExceptWith(RemovedDeviceFds.EventFds(_qmp.PeerPid));
+            HeldFdNumbers += await RemovedDeviceFds.HoldAsync(_qmp, eventFdsBefore, $"ivshmemd-hold-{region.Name}-{Guid.NewGuid():N}"[..^24], cancellationToken).ConfigureAwait(false);
         });
+
+    /// <summary>How many fd numbers of removed devices this detach made QEMU hold (see <see cref="RemovedDeviceFds"/>).</summary>
+    public int HeldFdNumbers { get; private set; }
 
     private async Task<T> Guarded<T>(Func<Task<T>> action)
     {
