@@ -9,13 +9,19 @@ internal static class ConfigKeys
     public const string ControlGroup = "control_group";
     public const string Regions = "regions";
     public const string Metrics = "metrics";
+    public const string Libvirt = "libvirt";
 
-    public static readonly string[] TopLevel = [RuntimeDirectory, StateDirectory, ControlSocket, ControlGroup, Metrics, Regions];
+    public static readonly string[] TopLevel = [RuntimeDirectory, StateDirectory, ControlSocket, ControlGroup, Metrics, Libvirt, Regions];
 
     public const string MetricsTextfile = "textfile";
     public const string MetricsInterval = "interval";
 
     public static readonly string[] MetricsSection = [MetricsTextfile, MetricsInterval];
+
+    public const string LibvirtUri = "uri";
+    public const string LibvirtFollow = "follow";
+
+    public static readonly string[] LibvirtSection = [LibvirtUri, LibvirtFollow];
 
     public const string Name = "name";
     public const string Size = "size";

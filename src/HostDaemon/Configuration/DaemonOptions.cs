@@ -27,6 +27,9 @@ public sealed record DaemonOptions
     /// <summary>Prometheus metrics written to a file for node_exporter's textfile collector; null = none.</summary>
     public MetricsOptions? Metrics { get; init; }
 
+    /// <summary>The libvirt to talk to and whether to follow its domains (docs/libvirt.md); null = no libvirt.</summary>
+    public LibvirtOptions? Libvirt { get; init; }
+
     /// <summary>The regions, in file order; names and socket paths are unique.</summary>
     public required IReadOnlyList<RegionOptions> Regions { get; init; }
 

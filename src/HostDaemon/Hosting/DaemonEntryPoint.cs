@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Ivshmem.Daemon.Configuration;
 using Ivshmem.Daemon.Control;
+using Ivshmem.Daemon.Libvirt;
 using Ivshmem.Daemon.Logging;
 using Ivshmem.Daemon.Server;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,6 +92,11 @@ public static class DaemonEntryPoint
         builder.Services.AddSingleton<DaemonService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DaemonService>());
         builder.Services.AddHostedService<WatchdogService>();
+        // After DaemonService, whose server it reads the pairings from (they change with a reload).
+        if (options.Libvirt is { Follow: true } libvirt)
+            builder.Services.AddHostedService(sp => new LibvirtFollower(libvirt,
+                () => sp.GetRequiredService<DaemonService>().Server.Options.Regions,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("ivshmemd")));
         return builder.Build();
     }
 }

@@ -6,7 +6,7 @@ namespace Ivshmem.Daemon.Logging;
 /// Every log message of the daemon, source-generated, with stable event ids (journal and tests can
 /// rely on them). Under systemd the console formatter turns the levels into journal priorities.
 /// Ids: 1xxx server and regions, 2xxx peers, 3xxx refusals and accept, 4xxx fd store and restart,
-/// 5xxx systemd and reload, 6xxx control socket.
+/// 5xxx systemd and reload, 6xxx control socket, 7xxx libvirt.
 /// </summary>
 internal static partial class DaemonLog
 {
@@ -203,4 +203,41 @@ internal static partial class DaemonLog
 
     [LoggerMessage(6004, LogLevel.Information, "Metrics: {Path} is written again")]
     public static partial void MetricsTextfileRecovered(this ILogger logger, string path);
+
+    // 7xxx: libvirt (docs/libvirt.md)
+    [LoggerMessage(7000, LogLevel.Information, "libvirt: following domains on {Uri}")]
+    public static partial void LibvirtConnected(this ILogger logger, string uri);
+
+    [LoggerMessage(7001, LogLevel.Warning, "libvirt: {Reason}; trying again every {Seconds} s (regions are served as before)")]
+    public static partial void LibvirtConnectFailed(this ILogger logger, string reason, int seconds);
+
+    [LoggerMessage(7002, LogLevel.Warning, "libvirt: the connection to {Uri} was closed: {Reason}; reconnecting")]
+    public static partial void LibvirtConnectionLost(this ILogger logger, string uri, string reason);
+
+    [LoggerMessage(7003, LogLevel.Error, "libvirt: {Reason}; domains are not followed (regions are served as before)")]
+    public static partial void LibvirtUnavailable(this ILogger logger, string reason);
+
+    [LoggerMessage(7004, LogLevel.Information, "libvirt: domain '{Domain}' {Event} (lifecycle event {EventType}, detail {Detail})")]
+    public static partial void LibvirtLifecycle(this ILogger logger, string domain, string @event, int eventType, int detail);
+
+    [LoggerMessage(7005, LogLevel.Information, "Region '{Region}': attached domain '{Domain}' in {Milliseconds} ms ({Partners} runs here too)")]
+    public static partial void LibvirtAttached(this ILogger logger, string region, string domain, long milliseconds, string partners);
+
+    [LoggerMessage(7006, LogLevel.Error, "Region '{Region}': could not attach domain '{Domain}': {Reason}")]
+    public static partial void LibvirtAttachFailed(this ILogger logger, string region, string domain, string reason);
+
+    [LoggerMessage(7007, LogLevel.Information, "Region '{Region}': domain '{Domain}' runs, but none of its partners ({Partners}) runs here; it is left without the device")]
+    public static partial void LibvirtAlone(this ILogger logger, string region, string domain, string partners);
+
+    [LoggerMessage(7008, LogLevel.Warning, "Region '{Region}': not attaching domain '{Domain}': its QEMU (pid {Pid}) already had an ivshmem device removed, and QEMU 7.2 crashes when another is added to such a process; restart the domain to attach it")]
+    public static partial void LibvirtRefusedReattach(this ILogger logger, string region, string domain, int pid);
+
+    [LoggerMessage(7009, LogLevel.Information, "libvirt: domain '{Domain}' (QEMU pid {Pid}) had device '{Alias}' removed")]
+    public static partial void LibvirtDeviceRemoved(this ILogger logger, string domain, string pid, string alias);
+
+    [LoggerMessage(7010, LogLevel.Error, "libvirt: following domains failed: {Reason}; carrying on")]
+    public static partial void LibvirtFollowerFailed(this ILogger logger, string reason);
+
+    [LoggerMessage(7011, LogLevel.Information, "Region '{Region}': domain '{Domain}' is being migrated here; its device is attached once the migration completes")]
+    public static partial void LibvirtMigratingIn(this ILogger logger, string region, string domain);
 }

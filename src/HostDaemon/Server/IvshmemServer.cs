@@ -199,9 +199,9 @@ public sealed partial class IvshmemServer : IDisposable
     private ReloadOutcome Apply(DaemonOptions options)
     {
         ReloadOutcome outcome = _reconciler.Apply(Options, options);
-        // runtime_directory, state_directory, control_socket and metrics change only with a restart (the
-        // reconciler said so).
-        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, StateDirectory = Options.StateDirectory, ControlSocketPath = Options.ControlSocketPath, Metrics = Options.Metrics };
+        // runtime_directory, state_directory, control_socket, metrics and libvirt change only with a
+        // restart (the reconciler said so).
+        Options = options with { RuntimeDirectory = Options.RuntimeDirectory, StateDirectory = Options.StateDirectory, ControlSocketPath = Options.ControlSocketPath, Metrics = Options.Metrics, Libvirt = Options.Libvirt };
         PublishStatus();
         return outcome;
     }

@@ -29,6 +29,8 @@ internal sealed class RegionReconciler(RegionSet regions, ILogger log)
             log.ReloadNeedsRestart("runtime_directory, state_directory and control_socket");
         if (next.Metrics != current.Metrics)
             log.ReloadNeedsRestart("metrics");
+        if (next.Libvirt != current.Libvirt)
+            log.ReloadNeedsRestart("libvirt");
 
         var wanted = next.Regions.ToDictionary(r => r.Name, StringComparer.Ordinal);
         foreach (ServedRegion region in regions.All.ToList())

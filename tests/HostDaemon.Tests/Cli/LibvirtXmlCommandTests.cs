@@ -120,4 +120,35 @@ public sealed class LibvirtXmlCommandTests
 
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
     }
+
+    [Fact]
+    public async Task PciBusAddsAnAddressOnSlotZeroOfThatBus()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult result = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path, "--region", "web-db", "--pci-bus", "10");
+
+        Assert.Equal(ExitCodes.Ok, result.ExitCode);
+        XElement address = Assert.Single(XElement.Parse(result.Output).Elements("address"));
+        Assert.Equal(("pci", "0x0000", "0x0a", "0x00", "0x0"),
+            ((string?)address.Attribute("type"), (string?)address.Attribute("domain"), (string?)address.Attribute("bus"),
+             (string?)address.Attribute("slot"), (string?)address.Attribute("function")));
+    }
+
+    [Fact]
+    public async Task PciBusNeedsOneRegionAndABusThatCanTakeADevice()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Write("ivshmemd.yaml", CliTestConfigs.TwoRegions);
+
+        CliResult twoRegions = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path, "--pci-bus", "1");
+        CliResult rootBus = await CliRunner.RunAsync("libvirt-xml", "web", "--config", path, "--region", "web-db", "--pci-bus", "0");
+
+        Assert.Equal(ExitCodes.Usage, twoRegions.ExitCode);
+        Assert.Contains("name one with --region", twoRegions.Error);
+        Assert.Equal("", twoRegions.Output);
+        Assert.Equal(ExitCodes.Usage, rootBus.ExitCode);
+        Assert.Contains("bus 0 is the root complex", rootBus.Error);
+    }
 }

@@ -54,7 +54,7 @@ public sealed partial class ExampleConfigTests
             Assert.Matches($@"(?m)^\s*#?\s*(- )?{key}:", text);
     }
 
-    internal static IEnumerable<string> AllKeys() => ConfigKeys.TopLevel.Concat(ConfigKeys.Region).Concat(ConfigKeys.AllowSection).Concat(ConfigKeys.MetricsSection);
+    internal static IEnumerable<string> AllKeys() => ConfigKeys.TopLevel.Concat(ConfigKeys.Region).Concat(ConfigKeys.AllowSection).Concat(ConfigKeys.MetricsSection).Concat(ConfigKeys.LibvirtSection);
 
     private static bool IsConfigKey(string setting)
     {

@@ -48,6 +48,10 @@ internal static class DaemonOptionsReader
             ? MetricsReader.Read(metricsEntry.Value, read)
             : null;
 
+        LibvirtOptions? libvirt = map.Find(ConfigKeys.Libvirt) is { } libvirtEntry
+            ? LibvirtReader.Read(libvirtEntry.Value, read)
+            : null;
+
         var regions = new List<RegionOptions>();
         bool regionsValid = true;
         if (map.Find(ConfigKeys.Regions) is not { } regionsEntry)
@@ -86,6 +90,7 @@ internal static class DaemonOptionsReader
             ControlSocketPath = controlSocket,
             ControlSocketGroup = controlGroup,
             Metrics = metrics,
+            Libvirt = libvirt,
             Regions = regions,
             SourcePath = sourcePath,
         };

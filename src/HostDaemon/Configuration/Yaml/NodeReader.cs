@@ -76,6 +76,21 @@ internal sealed class NodeReader(ConfigErrorSink errors)
         return value;
     }
 
+    /// <summary>true or false (YAML 1.2's spellings only: "yes" and "on" are refused rather than guessed).</summary>
+    public bool? Boolean(ConfigNode node, string key)
+    {
+        string? text = Text(node, key);
+        switch (text)
+        {
+            case null: return null;
+            case "true": return true;
+            case "false": return false;
+            default:
+                Errors.Add(node.Start, $"'{key}' must be true or false, not '{text}'; write '{key}: true' or '{key}: false'");
+                return null;
+        }
+    }
+
     public long? Size(ConfigNode node, string key)
     {
         string? text = Text(node, key);
