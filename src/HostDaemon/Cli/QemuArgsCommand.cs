@@ -91,7 +91,7 @@ internal static class QemuArgsCommand
             new("qemu-system-x86_64 -name web ... -incoming tcp:0:4444 \\\n    $(ivshmemd qemu-args web --no-device)",
                 "The destination of a live migration of 'web' (see 'ivshmemd attach --help')."),
             new("qemu-system-x86_64 -M pc -name web ... \\\n    $(ivshmemd qemu-args web --no-hotplug)",
-                "An i440fx VM: the device without a root port; it cannot be detached."),
+                "An i440fx VM: the device without a root port (attach cannot put it back)."),
             new("ivshmemd qemu-args web --config ./test.yaml",
                 "Use another configuration."),
             new("ivshmemd qemu-args vm-a --demo /tmp/ivshmemd-demo",
