@@ -17,9 +17,19 @@ public static class ExitCodes
     /// <summary>The command line itself is wrong: unknown command or option, missing or extra argument.</summary>
     public const int Usage = 2;
 
-    /// <summary>EX_UNAVAILABLE: <c>status</c> found no daemon to ask (no control socket, nobody
-    /// listening on it, no answer in time).</summary>
+    /// <summary><c>attach</c> refused before asking QEMU anything: adding an ivshmem device to that QEMU
+    /// process would crash it (it already lost one: docs/migration.md, "Re-attaching into the same QEMU
+    /// process"). Not a failure to retry: the VM must restart or migrate first.</summary>
+    public const int Refused = 3;
+
+    /// <summary>EX_UNAVAILABLE: <c>status</c> (or <c>attach</c>) found no daemon to ask (no control socket,
+    /// nobody listening on it, no answer in time); <c>attach</c>/<c>detach</c> found no VM to talk to
+    /// (no QMP socket, nobody listening, no answer).</summary>
     public const int Unavailable = 69;
+
+    /// <summary>EX_TEMPFAIL: <c>detach</c> asked the guest to release the device and it did not within
+    /// the timeout; the request stays pending, so trying again later may succeed.</summary>
+    public const int TemporaryFailure = 75;
 
     /// <summary>EX_NOPERM: <c>status</c> may not connect to the control socket.</summary>
     public const int NoPermission = 77;

@@ -63,6 +63,8 @@ public static class CommandLineApp
             QemuArgsCommand.Create(),
             LibvirtXmlCommand.Create(),
             StatusCommand.Create(),
+            AttachCommand.Create(),
+            DetachCommand.Create(),
             DoctorCommand.Create(),
         ]);
         return root;

@@ -34,18 +34,9 @@ internal static class LibvirtXmlCommand
             DaemonOptions? options = ConfigFileOption.LoadOrReport(parseResult.GetRequiredValue(config), error, "ivshmemd libvirt-xml");
             if (options is null)
                 return ExitCodes.Config;
-            IReadOnlyList<RegionOptions> regions = VmArgument.RegionsOrReport(options, vmName, error, "ivshmemd libvirt-xml");
+            IReadOnlyList<RegionOptions> regions = VmArgument.RegionsOrReport(options, vmName, parseResult.GetValue(region), error, "ivshmemd libvirt-xml");
             if (regions.Count == 0)
                 return ExitCodes.Failure;
-            if (parseResult.GetValue(region) is { } only)
-            {
-                regions = regions.Where(r => r.Name == only).ToList();
-                if (regions.Count == 0)
-                {
-                    error.WriteLine($"ivshmemd libvirt-xml: error: VM '{vmName}' is in no region '{only}'; its regions: {string.Join(", ", options.RegionsForVm(vmName).Select(r => r.Name))}");
-                    return ExitCodes.Failure;
-                }
-            }
             int? bus = parseResult.GetValue(pciBus);
             if (bus is not null && regions.Count > 1)
             {

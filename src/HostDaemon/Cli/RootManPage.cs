@@ -12,9 +12,11 @@ internal static class RootManPage
         [
             "ivshmemd run [--config FILE | --demo DIR]",
             "ivshmemd check-config [FILE]",
-            "ivshmemd qemu-args VM [--config FILE | --demo DIR] [--format shell|lines]",
+            "ivshmemd qemu-args VM [--config FILE | --demo DIR] [--format shell|lines] [--no-device | --no-hotplug]",
             "ivshmemd libvirt-xml VM [--config FILE]",
             "ivshmemd status [--socket PATH] [--json]",
+            "ivshmemd attach VM (--qmp SOCKET | --libvirt[=URI]) [--region REGION] [--config FILE]",
+            "ivshmemd detach VM (--qmp SOCKET | --libvirt[=URI]) [--region REGION] [--config FILE]",
             "ivshmemd doctor [--config FILE] [--vm NAME] [--qemu PATH]",
             "ivshmemd COMMAND --help",
         ],
@@ -27,8 +29,10 @@ internal static class RootManPage
         ExitStatus =
         [
             .. StandardExitStatus("success", "failure: an unknown VM, a region or socket that could not be set up, or a daemon error; the reason is on standard error"),
-            new(Code(ExitCodes.Unavailable), "EX_UNAVAILABLE: status found no daemon answering on the control socket."),
-            new(Code(ExitCodes.NoPermission), "EX_NOPERM: status may not connect to the control socket."),
+            new(Code(ExitCodes.Refused), "attach refused: the QEMU process already lost an ivshmem device, and QEMU 7.2 would crash."),
+            new(Code(ExitCodes.Unavailable), "EX_UNAVAILABLE: status or attach found no daemon answering on the control socket; attach or detach found no VM answering on its QMP socket."),
+            new(Code(ExitCodes.TemporaryFailure), "EX_TEMPFAIL: detach: the guest did not release a device in time."),
+            new(Code(ExitCodes.NoPermission), "EX_NOPERM: no permission to connect to the control socket or the QMP socket."),
             ConfigExitStatus("the configuration is not valid or cannot be read (run, check-config, qemu-args, libvirt-xml)"),
         ],
         Environment =
@@ -46,6 +50,7 @@ internal static class RootManPage
             new("qemu-system-x86_64 ... $(ivshmemd qemu-args web)", "Start the VM named 'web' with a device for each of its regions."),
             new("systemctl reload ivshmemd", "Apply a changed configuration: new regions appear, removed idle regions go away."),
             new("ivshmemd status", "Show regions and connected peers of the running daemon."),
+            new("ivshmemd detach web --qmp /run/web.qmp", "Take VM 'web''s devices out, before a live migration."),
         ],
         SeeAlso = ["ivshmemd COMMAND --help", "docs/configuration.md", "qemu-system-x86_64(1)", "systemd.service(5)"],
     };

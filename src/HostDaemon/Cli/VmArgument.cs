@@ -28,4 +28,17 @@ internal static class VmArgument
         error.WriteLine($"{commandPath}: error: no region in {options.SourcePath} admits VM '{vmName}'; {knownText}");
         return regions;
     }
+
+    /// <summary>As <see cref="RegionsOrReport(DaemonOptions, string, TextWriter, string)"/>, narrowed to
+    /// the region <paramref name="only"/> when one is given (--region); an empty list after saying why.</summary>
+    public static IReadOnlyList<RegionOptions> RegionsOrReport(DaemonOptions options, string vmName, string? only, TextWriter error, string commandPath)
+    {
+        IReadOnlyList<RegionOptions> regions = RegionsOrReport(options, vmName, error, commandPath);
+        if (only is null || regions.Count == 0)
+            return regions;
+        List<RegionOptions> chosen = regions.Where(r => r.Name == only).ToList();
+        if (chosen.Count == 0)
+            error.WriteLine($"{commandPath}: error: VM '{vmName}' is in no region '{only}'; its regions: {string.Join(", ", regions.Select(r => r.Name))}");
+        return chosen;
+    }
 }

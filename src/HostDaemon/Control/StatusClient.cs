@@ -52,6 +52,23 @@ public static class StatusClient
         return ExitCodes.Ok;
     }
 
+    /// <summary>The daemon's status report, for commands that decide by it (<c>attach</c>). Failures to
+    /// get an answer are thrown as by <see cref="QueryAsync"/> (<see cref="Explain"/> words them); an
+    /// answer that is not a report is an <see cref="InvalidDataException"/>.</summary>
+    public static async Task<StatusReport> ReportAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        string answer = await QueryAsync(socketPath, cancellationToken);
+        try
+        {
+            return JsonSerializer.Deserialize(answer, StatusJson.Default.StatusReport)
+                ?? throw new InvalidDataException($"the daemon at {socketPath} sent an empty answer");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"the daemon at {socketPath} answered something that is not a status report ({e.Message})");
+        }
+    }
+
     /// <summary>One request, one JSON answer, read to the end.</summary>
     public static async Task<string> QueryAsync(string socketPath, CancellationToken cancellationToken)
     {
@@ -72,20 +89,24 @@ public static class StatusClient
 
     /// <summary>The exit status and the message for a query that got no answer. The socket layer
     /// reports ENOENT as AddressNotAvailable and EACCES/EPERM as AccessDenied.</summary>
-    internal static (int ExitCode, string Message) Explain(string socketPath, Exception e) => e switch
+    internal static (int ExitCode, string Message) Explain(string socketPath, Exception e) => Explain(socketPath, e, RunningHint);
+
+    /// <summary>As <see cref="Explain(string, Exception)"/>, with <paramref name="runningHint"/> for
+    /// "is it running?" (a command that takes the socket from the configuration says so).</summary>
+    internal static (int ExitCode, string Message) Explain(string socketPath, Exception e, string runningHint) => e switch
     {
         SocketException { SocketErrorCode: SocketError.AccessDenied } =>
             (ExitCodes.NoPermission, $"cannot connect to {socketPath}: permission denied; run it as root or as a member of the daemon's control_group (see 'ivshmemd status --help')"),
         SocketException { SocketErrorCode: SocketError.ConnectionRefused } =>
-            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: nothing listens on it (connection refused; a socket file left behind, or not a socket); {RunningHint}"),
+            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: nothing listens on it (connection refused; a socket file left behind, or not a socket); {runningHint}"),
         SocketException when !File.Exists(socketPath) =>
-            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: no such socket; {RunningHint}"),
+            (ExitCodes.Unavailable, $"cannot connect to {socketPath}: no such socket; {runningHint}"),
         OperationCanceledException =>
             (ExitCodes.Unavailable, $"the daemon at {socketPath} did not answer within {Timeout.TotalSeconds:0} s; is it hung? (systemctl status ivshmemd)"),
         ArgumentException when Encoding.UTF8.GetByteCount(socketPath) > ConfigLimits.MaxSocketPathBytes =>
             (ExitCodes.Failure, $"{socketPath} cannot be a control socket: it is {Encoding.UTF8.GetByteCount(socketPath)} bytes, and a UNIX socket path holds at most {ConfigLimits.MaxSocketPathBytes}"),
         ArgumentException =>
             (ExitCodes.Failure, $"{socketPath} cannot be a control socket: {e.Message.ReplaceLineEndings(" ")}"),
-        _ => (ExitCodes.Unavailable, $"cannot ask the daemon at {socketPath}: {e.Message}; {RunningHint}"),
+        _ => (ExitCodes.Unavailable, $"cannot ask the daemon at {socketPath}: {e.Message}; {runningHint}"),
     };
 }

@@ -6,17 +6,27 @@ namespace Ivshmem.Daemon.Control;
 
 /// <summary>The answer to a status query on the control socket (<c>ivshmemd status --json</c> prints
 /// it as it comes). Field names are part of the interface for scripts: add, never rename.</summary>
-public sealed record StatusReport(DaemonReport Daemon, IReadOnlyList<RegionReport> Regions)
+/// <param name="UnpluggedQemu">The QEMU processes, daemon-wide, that lost an ivshmem device and still
+/// run (null from a daemon that predates them): <c>ivshmemd attach</c> refuses them
+/// (docs/migration.md, "Re-attaching into the same QEMU process").</param>
+public sealed record StatusReport(DaemonReport Daemon, IReadOnlyList<RegionReport> Regions, IReadOnlyList<UnpluggedQemuReport>? UnpluggedQemu = null)
 {
-    internal static StatusReport From(ServerStatus status, DaemonState state, RingSnapshot rings)
+    internal static StatusReport From(ServerStatus status, DaemonState state, RingSnapshot rings, IReadOnlyList<UnpluggedQemu> unplugged)
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
         return new(
             new DaemonReport(Environment.ProcessId, state.ConfigurationSource, state.StartedAt,
                 state.LastReload is { } r ? new ReloadReport(r.At, r.Succeeded, r.Errors, r.Summary) : null),
-            status.Regions.Select(r => RegionReport.From(r, rings.RingsOf(r.Name), now)).ToList());
+            status.Regions.Select(r => RegionReport.From(r, rings.RingsOf(r.Name), now)).ToList(),
+            unplugged.Select(u => new UnpluggedQemuReport(u.Process.Pid, u.Process.StartTime, u.Vm, u.Region, u.PeerId, u.At)).ToList());
     }
 }
+
+/// <summary>A QEMU process whose connection to <paramref name="Region"/> (as peer <paramref name="PeerId"/>)
+/// ended at <paramref name="At"/> while it ran on.</summary>
+/// <param name="StartTime">Field 22 of /proc/PID/stat: with the pid, it tells this process from a
+/// later one with the same pid.</param>
+public sealed record UnpluggedQemuReport(int Pid, ulong StartTime, string Vm, string Region, int PeerId, DateTimeOffset At);
 
 public sealed record DaemonReport(int Pid, string Configuration, DateTimeOffset StartedAt, ReloadReport? LastReload);
 

@@ -47,7 +47,22 @@ internal static class StatusTable
             }
             AppendRings(text, region);
         }
+        AppendUnplugged(text, report);
         return text.ToString();
+    }
+
+    /// <summary>The QEMU processes that lost a device (docs/migration.md, "Re-attaching into the same
+    /// QEMU process"), after the regions: only when there are some.</summary>
+    private static void AppendUnplugged(StringBuilder text, StatusReport report)
+    {
+        if (report.UnpluggedQemu is not { Count: > 0 } unplugged) return;
+        text.AppendLine();
+        text.AppendLine("QEMU processes that lost a device (no attach until the VM restarts or migrates):");
+        var rows = new List<string[]> { new[] { "VM", "PID", "REGION", "PEER", "SINCE" } };
+        foreach (UnpluggedQemuReport u in unplugged)
+            rows.Add([u.Vm, Num(u.Pid), u.Region, Num(u.PeerId), Time(u.At)]);
+        int[] widths = Widths(rows);
+        foreach (string[] row in rows) text.AppendLine("    " + Row(row, widths));
     }
 
     /// <summary>One row per direction between slots in use, under the peers: what went through the

@@ -135,7 +135,7 @@ internal sealed class DaemonService : IHostedService, IAsyncDisposable
     private void PublishStatus(ServerStatus status) =>
         _notifier.Notify(new ServiceState("STATUS=" + StatusText.Build(status, _state.LastReload)));
 
-    private StatusReport BuildReport() => StatusReport.From(Server.Status, _state, Server.Rings);
+    private StatusReport BuildReport() => StatusReport.From(Server.Status, _state, Server.Rings, Server.UnpluggedQemu);
 
     private static string Summarize(ReloadOutcome o)
     {

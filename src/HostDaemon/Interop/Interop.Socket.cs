@@ -172,6 +172,36 @@ internal static unsafe partial class Interop
     }
 
     /// <summary>
+    /// Writes <paramref name="data"/> to the connected stream socket <paramref name="fd"/> in one
+    /// sendmsg, with <paramref name="attachedFd"/> as SCM_RIGHTS (QMP's getfd takes the fd that came
+    /// with its command). Returns 0 or the errno; a partial write is EPIPE (the stream is then out of
+    /// step). EAGAIN is returned as is: the caller's socket may be non-blocking.
+    /// </summary>
+    internal static int SendWithFd(int fd, ReadOnlySpan<byte> data, int attachedFd)
+    {
+        const int controlSpace = 24; // CMSG_SPACE(sizeof(int)) on x86-64
+        byte* control = stackalloc byte[controlSpace];
+        fixed (byte* payload = data)
+        {
+            iovec iov = default;
+            iov.iov_base = payload;
+            iov.iov_len = (size_t)(ulong)data.Length;
+            msghdr message = default;
+            message.msg_iov = &iov;
+            message.msg_iovlen = 1;
+            AttachFds(&message, control, controlSpace, new ReadOnlySpan<int>(in attachedFd));
+            while (true)
+            {
+                long n = sendmsg(fd, &message, MSG_NOSIGNAL);
+                if (n == data.Length) return 0;
+                if (n >= 0) return EPIPE;
+                int errno = LastErrno();
+                if (errno != EINTR) return errno;
+            }
+        }
+    }
+
+    /// <summary>
     /// Sends one datagram to <paramref name="path"/> (a leading '@' means the abstract namespace, as in
     /// $NOTIFY_SOCKET) with <paramref name="fds"/> attached as one SCM_RIGHTS block. Returns 0 or the errno.
     /// </summary>

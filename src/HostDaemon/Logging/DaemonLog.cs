@@ -110,6 +110,12 @@ internal static partial class DaemonLog
     [LoggerMessage(2006, LogLevel.Warning, "Region '{Region}': the saved next peer id in {Path} is unusable ({Reason}); ids continue from {NextPeerId}")]
     public static partial void PeerIdFileUnusable(this ILogger logger, string region, string path, string reason, long nextPeerId);
 
+    [LoggerMessage(2008, LogLevel.Information, "Region '{Region}': VM '{Vm}' (QEMU pid {Pid}) closed its connection and its process runs on: its ivshmem device was unplugged; 'ivshmemd attach' refuses to add one to that process again")]
+    public static partial void QemuUnplugged(this ILogger logger, string region, string vm, int pid);
+
+    [LoggerMessage(2009, LogLevel.Warning, "The record of unplugged QEMU processes {Path} could not be {Action} ({Reason}); 'ivshmemd attach' may not know that a QEMU lost its device before this daemon started")]
+    public static partial void UnpluggedQemuFileFailed(this ILogger logger, string path, string action, string reason);
+
     // 3xxx: refusals and accept
     [LoggerMessage(3000, LogLevel.Warning, "Region '{Region}': refused pid {Pid} (user {User}, uid {Uid}): {Reason}; sent refusal code {Code}")]
     public static partial void PeerRefused(this ILogger logger, string region, int pid, string user, uint uid, string reason, int code);

@@ -24,6 +24,7 @@ public sealed partial class IvshmemServer : IDisposable
     private readonly RestoredFds _restored;
     private readonly RingSampler _sampler = new(RingSampler.DefaultInterval);
     private readonly PeerIdStore _peerIdStore;
+    private readonly UnpluggedQemuRegistry _unplugged;
     private Thread? _thread;
     private volatile bool _running;
     private ServerStatus _status = ServerStatus.Empty;
@@ -39,7 +40,8 @@ public sealed partial class IvshmemServer : IDisposable
         _restored = restored ?? RestoredFds.None;
         _loop = new EventLoop();
         _peerIdStore = new PeerIdStore(options.StateDirectoryPath);
-        var context = new RegionContext(_loop, logger, fdStore, new PeerIdHistory(), _peerIdStore, PublishStatus, OnRegionEmpty);
+        _unplugged = new UnpluggedQemuRegistry(options.StateDirectoryPath, logger);
+        var context = new RegionContext(_loop, logger, fdStore, new PeerIdHistory(), _peerIdStore, _unplugged, PublishStatus, OnRegionEmpty);
         _regions = new RegionSet(context);
         _reconciler = new RegionReconciler(_regions, logger);
     }
@@ -50,6 +52,11 @@ public sealed partial class IvshmemServer : IDisposable
     public string StateDirectory => _peerIdStore.Directory;
 
     public ServerStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>The QEMU processes that lost an ivshmem device and still run: <c>ivshmemd attach</c>
+    /// refuses to add one to them (docs/migration.md, "Re-attaching into the same QEMU process").
+    /// Any thread.</summary>
+    public IReadOnlyList<UnpluggedQemu> UnpluggedQemu => _unplugged.Current();
 
     /// <summary>The rings' positions as last sampled (every second, on the loop thread): what status
     /// and the metrics show of the data plane.</summary>
@@ -73,6 +80,7 @@ public sealed partial class IvshmemServer : IDisposable
         {
             throw new IOException($"the state directory {_peerIdStore.Directory} (state_directory), where each region's next peer id is kept, cannot be created: {e.Message}", e);
         }
+        _unplugged.Load();
         try
         {
             foreach (RegionOptions region in Options.Regions)

@@ -21,6 +21,10 @@ internal sealed class PeerConnection(ServedRegion region, int socket, int[] even
     public DateTimeOffset Since { get; } = since;
     public bool Restored { get; } = restored;
 
+    /// <summary>The peer's process as it was when it connected (pid and start time), for a VM; null
+    /// for host peers or when /proc could not tell.</summary>
+    public Vm.QemuProcessIdentity? Process { get; init; }
+
     public ulong Token { get; set; }
 
     /// <summary>Waiting for EPOLLOUT because the socket buffer was full.</summary>

@@ -11,6 +11,7 @@ namespace Ivshmem.Daemon.Server;
 /// <param name="FdStore">Where fds wait across a restart (null: nowhere).</param>
 /// <param name="PeerIds">The next ids of regions closed earlier in this run, by name.</param>
 /// <param name="PeerIdStore">Where each region's next id is kept across stops, starts and crashes.</param>
+/// <param name="Unplugged">The QEMU processes whose connection ended while they ran on (they lost their device).</param>
 /// <param name="PeersChanged">After a join or a leave: the server republishes that region's status.</param>
 /// <param name="Emptied">A retiring or changed region lost its last peer: the server may now close
 /// or re-create it (never from inside the region's own call).</param>
@@ -20,5 +21,6 @@ internal sealed record RegionContext(
     IFdStore? FdStore,
     PeerIdHistory PeerIds,
     PeerIdStore PeerIdStore,
+    UnpluggedQemuRegistry Unplugged,
     Action<ServedRegion> PeersChanged,
     Action<ServedRegion> Emptied);

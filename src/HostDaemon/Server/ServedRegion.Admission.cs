@@ -118,7 +118,10 @@ internal sealed partial class ServedRegion
         {
             for (int v = 0; v < Vectors; v++) eventFds[v] = Interop.EventFdCreate();
             var since = DateTimeOffset.UtcNow;
-            peer = new PeerConnection(this, fd, eventFds, id, slot, decision.Name, decision.Kind, credentials, user, since, restored: false);
+            peer = new PeerConnection(this, fd, eventFds, id, slot, decision.Name, decision.Kind, credentials, user, since, restored: false)
+            {
+                Process = decision.Kind == PeerKind.VirtualMachine ? Vm.QemuProcessIdentity.Of(credentials.Pid) : null,
+            };
             peer.Token = _context.Loop.Register(fd, Interop.EPOLLIN_ | Interop.EPOLLRDHUP_, peer);
         }
         catch

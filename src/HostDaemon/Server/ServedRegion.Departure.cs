@@ -64,6 +64,11 @@ internal sealed partial class ServedRegion
 
         if (kind == DepartureKind.Closed || kind == DepartureKind.LeftDuringRestart) _log.PeerLeft(Name, peer.Id, peer.Slot, peer.Name, reason);
         else _log.PeerDropped(Name, peer.Id, peer.Slot, peer.Name, reason);
+        // A QEMU closes its connection only when its device and chardev are removed or when it exits;
+        // if it runs on, it lost the device, and another may not be added to it (docs/migration.md,
+        // "Re-attaching into the same QEMU process"). The daemon closing it (data, a failed send) is not that.
+        if (peer.Kind == PeerKind.VirtualMachine && kind is DepartureKind.Closed or DepartureKind.LeftDuringRestart)
+            _context.Unplugged.Record(peer.Process, peer.Name, Name, peer.Id);
         _context.PeersChanged(this);
         if (_peers.Count == 0 && (Retiring || PendingOptions is not null)) _context.Emptied(this);
     }

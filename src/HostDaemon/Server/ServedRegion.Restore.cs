@@ -42,13 +42,19 @@ internal sealed partial class ServedRegion
                 _context.FdStore?.Remove(FdNames.PeerSocket(Name, id));
                 for (int v = 0; v < Vectors; v++) _context.FdStore?.Remove(FdNames.PeerVector(Name, id, v));
                 _log.PeerLeft(Name, id, slot, name, "it left while the daemon was not running (its connection did not come back from the fd store)");
+                if (Ledger.Kind(slot) == PeerKind.VirtualMachine) RecordIfStillThatQemu(Ledger.Pid(slot), name, id);
                 lost++;
                 continue;
             }
 
             var credentials = new PeerCredentials(Ledger.Pid(slot), Ledger.Uid(slot), 0);
             var peer = new PeerConnection(this, socket, eventFds, id, slot, name, Ledger.Kind(slot), credentials,
-                UserDatabase.UserName(credentials.Uid), Ledger.Since(slot), restored: true);
+                UserDatabase.UserName(credentials.Uid), Ledger.Since(slot), restored: true)
+            {
+                // Its connection is still open, so the pid is still that process's: its start time now is
+                // the one it had (the ledger does not keep it).
+                Process = Ledger.Kind(slot) == PeerKind.VirtualMachine ? Vm.QemuProcessIdentity.Of(credentials.Pid) : null,
+            };
             if (Ledger.IsInFlight(slot) || Ledger.IsOrphaned(slot))
             {
                 if (!Ledger.IsOrphaned(slot)) _log.PeerOrphaned(Name, id, name);
@@ -68,6 +74,16 @@ internal sealed partial class ServedRegion
         foreach (PeerConnection peer in _peers) Pump(peer);
         if (lost > 0)
             foreach (PeerConnection peer in _peers) RingControl(peer);
+    }
+
+    /// <summary>A VM that left while the daemon was down lost its device if its QEMU runs on. The ledger
+    /// keeps the pid but not the start time, so the process counts as that QEMU only if it is a QEMU
+    /// with the same VM name; a wrong guess refuses an attach, it never lets a crash through.</summary>
+    private void RecordIfStillThatQemu(int pid, string vmName, int id)
+    {
+        (bool isQemu, string? runningName) = AdmissionPolicy.Identify(pid);
+        if (isQemu && runningName == vmName)
+            _context.Unplugged.Record(Vm.QemuProcessIdentity.Of(pid), vmName, Name, id);
     }
 
     /// <summary>

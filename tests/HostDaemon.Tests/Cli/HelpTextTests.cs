@@ -7,7 +7,7 @@ namespace Ivshmem.Daemon.Tests.Cli;
 /// with its default, the three exit codes, and nothing wider than a terminal.</summary>
 public sealed class HelpTextTests
 {
-    public static TheoryData<string> Commands() => ["", "run", "check-config", "qemu-args", "libvirt-xml", "status", "doctor"];
+    public static TheoryData<string> Commands() => ["", "run", "check-config", "qemu-args", "libvirt-xml", "status", "attach", "detach", "doctor"];
 
     private static Task<CliResult> HelpAsync(string command, string flag = "--help") =>
         command == "" ? CliRunner.RunAsync(flag) : CliRunner.RunAsync(command, flag);
@@ -55,13 +55,15 @@ public sealed class HelpTextTests
     [InlineData("run", new[] { 78 })]
     [InlineData("check-config", new[] { 78 })]
     [InlineData("status", new[] { 69, 77 })]
+    [InlineData("attach", new[] { 3, 69, 77, 78 })]
+    [InlineData("detach", new[] { 69, 75, 77, 78 })]
     public async Task HelpListsTheSysexitsCodesTheCommandUses(string command, int[] codes)
     {
         CliResult result = await HelpAsync(command);
         string exitStatus = Section(result.Output, "EXIT STATUS");
 
         foreach (int code in codes)
-            Assert.Matches($@"(?m)^       {code}     \S", exitStatus);
+            Assert.Matches($@"(?m)^       {code} +\S", exitStatus);
         if (codes.Contains(ExitCodes.Config))
             Assert.Contains("EX_CONFIG: ", Unwrapped(exitStatus));
     }

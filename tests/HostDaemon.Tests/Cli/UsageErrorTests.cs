@@ -13,7 +13,7 @@ public sealed class UsageErrorTests
         Assert.Equal("", result.Output);
         Assert.Equal(
         [
-            "ivshmemd: error: no command given; use one of: run, check-config, qemu-args, libvirt-xml, status, doctor",
+            "ivshmemd: error: no command given; use one of: run, check-config, qemu-args, libvirt-xml, status, attach, detach, doctor",
             "Try 'ivshmemd --help' for more information.",
         ], result.ErrorLines);
     }

@@ -67,7 +67,7 @@ public sealed class RingMetricsTests
 
         // Status: the JSON the control socket sends, and the table printed from it.
         var state = new DaemonState("(test)", null);
-        string json = JsonSerializer.Serialize(StatusReport.From(server.Server.Status, state, snapshot), StatusJson.Default.StatusReport);
+        string json = JsonSerializer.Serialize(StatusReport.From(server.Server.Status, state, snapshot, []), StatusJson.Default.StatusReport);
         StatusReport report = JsonSerializer.Deserialize(json, StatusJson.Default.StatusReport)!;
         RingReport shown = Assert.Single(report.Regions[0].Rings!, r => r.From == "alpha");
         Assert.Equal((0, 1, "beta", true, expected, 0L), (shown.FromSlot, shown.ToSlot, shown.To, shown.Valid, shown.Bytes, shown.FillBytes));
@@ -106,7 +106,7 @@ public sealed class RingMetricsTests
         Assert.Equal("invalid: tail - head > capacity", rings.Single(r => r.FromSlot == 1 && r.ToSlot == 0).Problem);
         Assert.All(rings.Where(r => !r.Valid), r => Assert.Equal((0L, 0L), (r.Bytes, r.Fill)));
 
-        StatusReport report = StatusReport.From(server.Server.Status, new DaemonState("(test)", null), snapshot);
+        StatusReport report = StatusReport.From(server.Server.Status, new DaemonState("(test)", null), snapshot, []);
         string table = StatusTable.Format(report);
         Assert.Matches(@"(?m)^    alpha -> beta  0->1   invalid: tail < head$", table);
         Assert.Matches(@"(?m)^    beta -> alpha  1->0   invalid: tail - head > capacity$", table);

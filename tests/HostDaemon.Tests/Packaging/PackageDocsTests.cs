@@ -12,7 +12,7 @@ namespace Ivshmem.Daemon.Tests.Packaging;
 public sealed class PackageDocsTests
 {
     private static readonly string CliDocs = Path.Combine(RepositoryLayout.Root, "scripts", "lib", "cli-docs.py");
-    private static readonly string[] Commands = ["run", "check-config", "qemu-args", "libvirt-xml", "status"];
+    private static readonly string[] Commands = ["run", "check-config", "qemu-args", "libvirt-xml", "status", "attach", "detach"];
 
     [Fact]
     public async Task ManPageOfIvshmemdHasEveryCommandAndRendersCleanly()

@@ -38,9 +38,10 @@ internal sealed class QemuConfig
         return new QemuConfig(path, loaded.Options);
     }
 
-    public IReadOnlyList<string> QemuArgs(string vm)
+    /// <summary>The options for <paramref name="vm"/>, with <paramref name="options"/> (--no-device) added.</summary>
+    public IReadOnlyList<string> QemuArgs(string vm, params string[] options)
     {
-        CliResult result = CliRunner.RunAsync("qemu-args", vm, "--config", Path, "--format", "lines").GetAwaiter().GetResult();
+        CliResult result = CliRunner.RunAsync(["qemu-args", vm, "--config", Path, "--format", "lines", .. options]).GetAwaiter().GetResult();
         Assert.True(result.ExitCode == 0, result.ToString());
         return result.OutputLines;
     }
