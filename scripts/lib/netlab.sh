@@ -140,11 +140,12 @@ netlab_status1() { "$IVSHMEMD" status --socket "$WORK/host1/control.sock" --json
 
 # netlab_boot NAME [--hotplug | --hotplug-empty]: boots vm-a, vm-b or vm-c on its host (namespace,
 # daemon, tap) running ctl-guest, with its address on virtio-net and a second serial port for
-# commands (WORK/NAME.ctl.in). --hotplug puts its ivshmem device on a hot-plug root port and gives
-# QEMU a QMP socket (WORK/NAME.qmp), so that netlab_detach can unplug it; --hotplug-empty boots it
-# with the root port and the QMP socket but without the device, for netlab_attach to add it.
+# commands (WORK/NAME.ctl.in). Its ivshmem device sits on the hot-plug root port 'ivshmemd qemu-args'
+# gives it. --hotplug also gives QEMU a QMP socket (WORK/NAME.qmp), so that netlab_detach can unplug
+# the device; --hotplug-empty boots it with the root port and the QMP socket but without the device
+# (qemu-args --no-device), for netlab_attach to add it.
 netlab_boot() {
-  local name=$1 mode=${2:-} host ns tap n hotplug=()
+  local name=$1 mode=${2:-} host ns tap n qmp=()
   case $name in
     vm-a) host=host1 ns=$NETLAB_NS1 tap=tap-a n=1 ;;
     vm-b) host=host1 ns=$NETLAB_NS1 tap=tap-b n=2 ;;
@@ -156,57 +157,49 @@ netlab_boot() {
   mkfifo "$WORK/$name.ctl.in" "$WORK/$name.ctl.out"
   VM_CONFIG_ARGS=(--config "$WORK/$host/ivshmemd.yaml")
   VM_EXEC_PREFIX=(ip netns exec "$ns")
-  VM_IVSHMEM='' VM_APPEND=''
+  VM_QEMU_OPTIONS=() VM_APPEND=''
   case $mode in
     '') ;;
-    --hotplug|--hotplug-empty)
-      # A PCIe root port the device can be plugged into and out of (q35's root complex cannot), with
-      # room reserved for BAR2: the firmware sizes an empty port's window for nothing else
-      # (docs/guest.md, "When the device comes and goes").
-      hotplug=(-device "pcie-root-port,id=$NETLAB_HOTPLUG_PORT,chassis=$((10 + n)),slot=$((10 + n)),pref64-reserve=$NETLAB_HOTPLUG_RESERVE"
-               -qmp "unix:$WORK/$name.qmp,server=on,wait=off")
-      VM_IVSHMEM="bus=$NETLAB_HOTPLUG_PORT,id=$NETLAB_HOTPLUG_ID"
-      # With no device at boot, /init must not insist on one (it loads the vfio modules all the same).
-      [ "$mode" = --hotplug-empty ] && VM_IVSHMEM=none VM_APPEND=ivshmem.hotplug=1 ;;
+    --hotplug) qmp=(-qmp "unix:$WORK/$name.qmp,server=on,wait=off") ;;
+    # With no device at boot, /init must not insist on one (it loads the vfio modules all the same).
+    --hotplug-empty) qmp=(-qmp "unix:$WORK/$name.qmp,server=on,wait=off") VM_QEMU_OPTIONS=(--no-device) VM_APPEND=ivshmem.hotplug=1 ;;
     *) fail "netlab_boot: unknown option '$mode'" ;;
   esac
   # 768 MiB: the 256 MiB file of the nc check lives in the sender's memory (/tmp).
   vm_boot "$name" "$name" ctl-guest --ip "${NETLAB_ADDR[$name]}/24" --mem 768 -- \
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" -device "virtio-net-pci,netdev=n0,mac=52:54:00:70:00:0$n" \
-    -chardev "pipe,id=ctl,path=$WORK/$name.ctl" -serial chardev:ctl "${hotplug[@]}"
-  # What netlab_attach needs: the chardev and device options 'ivshmemd qemu-args' printed.
-  printf '%s\n' "${VM_QEMU_ARGS[@]}" >"$WORK/$name.qemu-args"
-  VM_EXEC_PREFIX=() VM_IVSHMEM='' VM_APPEND=''
+    -chardev "pipe,id=ctl,path=$WORK/$name.ctl" -serial chardev:ctl "${qmp[@]}"
+  VM_EXEC_PREFIX=() VM_QEMU_OPTIONS=() VM_APPEND=''
 }
 
 # ---------------------------------------------------------------------------------------------
-# Hot-plug, through QMP (scripts/lib/qmp.py: the one place that speaks it)
+# Hot-plug, through the product's own commands (docs/migration.md, "Attach" and "Detach")
 
-NETLAB_HOTPLUG_PORT=ivshmem-rp0 NETLAB_HOTPLUG_ID=ivshmem0
-# The prefetchable window reserved on the hot-plug root port for BAR2 (docs/guest.md, "Where a
-# device can be plugged in").
-: "${NETLAB_HOTPLUG_RESERVE:=256M}"
+# The host (host1, host2) whose daemon serves NAME in the lab.
+netlab_host_of() { case $1 in vm-c) echo host2 ;; *) echo host1 ;; esac; }
 
-# netlab_attach NAME: adds the ivshmem device 'ivshmemd qemu-args' printed for NAME to its running
-# QEMU, on the hot-plug root port (chardev-add, device_add). Prints qmp.py's JSON line.
+# netlab_attach NAME [LABEL]: 'ivshmemd attach NAME' on NAME's host, through the QMP socket of LABEL
+# (default NAME); prints the command's line. Sets HOTPLUG_MS (the command's wall time).
 netlab_attach() {
-  local name=$1 chardev socket vectors
-  chardev=$(sed -n 's/^socket,id=\([^,]*\),.*/\1/p' "$WORK/$name.qemu-args")
-  socket=$(sed -n 's/^socket,.*path=\([^,]*\).*/\1/p' "$WORK/$name.qemu-args")
-  vectors=$(sed -n 's/^ivshmem-doorbell,.*vectors=\([0-9]*\).*/\1/p' "$WORK/$name.qemu-args")
-  [ -n "$chardev" ] && [ -n "$socket" ] || fail "netlab_attach $name: no -chardev socket in $(tr '\n' ' ' <"$WORK/$name.qemu-args")"
-  python3 "$REPO/scripts/lib/qmp.py" "$WORK/$name.qmp" attach "$chardev" "$socket" "$NETLAB_HOTPLUG_ID" "$NETLAB_HOTPLUG_PORT" "${vectors:-1}" ||
-    fail "$name: attaching its ivshmem device over QMP failed"
+  local name=$1 label=${2:-$1} t out
+  t=$EPOCHREALTIME
+  out=$("$IVSHMEMD" attach "$name" --qmp "$WORK/$label.qmp" --config "$WORK/$(netlab_host_of "$name")/ivshmemd.yaml" 2>&1) ||
+    fail "ivshmemd attach $name failed: $out"
+  HOTPLUG_MS=$(( (${EPOCHREALTIME/[.,]/} - ${t/[.,]/}) / 1000 ))
+  printf '%s\n' "$out"
 }
 
-# netlab_detach NAME SECONDS: unplugs NAME's ivshmem device (device_del, DEVICE_DELETED within
-# SECONDS, chardev-remove). Prints qmp.py's JSON line. Never attach again into the same QEMU: QEMU 7.2
-# crashes on a second ivshmem device_add into a process that unplugged one.
+# netlab_detach NAME SECONDS [LABEL]: 'ivshmemd detach NAME --timeout SECONDS' (device_del, the guest's
+# release, DEVICE_DELETED, chardev-remove, the daemon sees QEMU's connection close); prints the
+# command's line and sets HOTPLUG_MS. Never attach again into the same QEMU process: QEMU 7.2 crashes
+# then, and ivshmemd attach refuses it (docs/migration.md, "Re-attaching into the same QEMU process").
 netlab_detach() {
-  local name=$1 seconds=$2 chardev
-  chardev=$(sed -n 's/^socket,id=\([^,]*\),.*/\1/p' "$WORK/$name.qemu-args")
-  python3 "$REPO/scripts/lib/qmp.py" "$WORK/$name.qmp" detach "$chardev" "$NETLAB_HOTPLUG_ID" --timeout "$seconds" ||
-    fail "$name: unplugging its ivshmem device over QMP failed"
+  local name=$1 seconds=$2 label=${3:-$1} t out
+  t=$EPOCHREALTIME
+  out=$("$IVSHMEMD" detach "$name" --qmp "$WORK/$label.qmp" --timeout "$seconds" --config "$WORK/$(netlab_host_of "$name")/ivshmemd.yaml" 2>&1) ||
+    fail "ivshmemd detach $name failed: $out"
+  HOTPLUG_MS=$(( (${EPOCHREALTIME/[.,]/} - ${t/[.,]/}) / 1000 ))
+  printf '%s\n' "$out"
 }
 
 # netlab_ready NAME...: waits until each guest's ctl-guest listens.
@@ -276,7 +269,7 @@ netlab_delta() {
     BEGIN { split("rx_bytes tx_bytes rx_packets tx_packets", f, " "); for (i in f) col[f[i]] = i + 2 }
     $1 == "BEFORE" && $2 == dev { before = $col[field]; b = 1 }
     $1 == "AFTER" && $2 == dev { after = $col[field]; a = 1 }
-    END { print (a && b) ? after - before : 0 }' <<<"$MEASURED"
+    END { printf "%.0f\n", (a && b) ? after - before : 0 }' <<<"$MEASURED"
 }
 
 # What the measured command printed.

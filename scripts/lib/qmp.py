@@ -1,22 +1,14 @@
 #!/usr/bin/env python3
-"""A small QMP client for the end-to-end scripts (scripts/migrate-e2e, scripts/hotplug-e2e): talks
-to one QEMU's QMP socket, runs one request and prints its answer as JSON. The product's own hot-plug
-goes through 'ivshmemd attach'/'ivshmemd detach'; this drives what only the tests do (migrate, quit,
-query), and, until those commands replace them, the tests' attach and detach (netlab_attach,
-netlab_detach; the sequence is docs/guest.md, "When the device comes and goes").
+"""A small QMP client for the end-to-end scripts (scripts/migrate-e2e): talks to one QEMU's QMP
+socket, runs one request and prints its answer as JSON. The device itself is put in and taken out
+with the product's own 'ivshmemd attach'/'ivshmemd detach' (netlab_attach, netlab_detach); this
+drives what only the tests do (migrate, quit, query).
 
     qmp.py SOCKET execute COMMAND [ARGUMENTS-JSON]   run COMMAND, print its "return" value
     qmp.py SOCKET migrate URI [--timeout S]          migrate, wait until it completes or fails,
                                                      print the last query-migrate (times in ms)
     qmp.py SOCKET wait-status STATUS [--timeout S]   wait until query-status says STATUS
     qmp.py SOCKET pid                                print QEMU's process id (SO_PEERCRED)
-    qmp.py SOCKET attach CHARDEV REGION-SOCKET DEVICE BUS VECTORS
-                                                     chardev-add (a client of the region's socket),
-                                                     device_add of an ivshmem-doorbell on BUS; prints
-                                                     {"device_add_ms": ...}
-    qmp.py SOCKET detach CHARDEV DEVICE [--timeout S]
-                                                     device_del, wait for DEVICE_DELETED, then
-                                                     chardev-remove; prints {"device_del_to_deleted_ms": ...}
 
 Exit status: 0 done; 1 QEMU answered with an error, the migration failed or the time ran out
 (the reason on standard error); 2 usage.
@@ -74,24 +66,6 @@ class Qmp:
                 raise QmpError(f"{command}: {answer['error'].get('desc', answer['error'])}")
             return answer.get("return")
 
-    def wait_event(self, name, match, deadline):
-        """The first event NAME whose data MATCH accepts, kept or still to come; None at DEADLINE."""
-        while True:
-            for event in self.events:
-                if event.get("event") == name and match(event.get("data", {})):
-                    self.events.remove(event)
-                    return event
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                answer = self._read()
-            except QmpError:
-                return None
-            if "event" in answer:
-                self.events.append(answer)
-
     def pid(self):
         creds = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         return struct.unpack("3i", creds)[0]
@@ -140,26 +114,6 @@ def main(argv):
         print(json.dumps({"status": status}))
     elif action == "pid" and not args:
         print(qmp.pid())
-    elif action == "attach" and len(args) == 5:
-        chardev, region_socket, device, bus, vectors = args
-        qmp.execute("chardev-add", {"id": chardev, "backend": {"type": "socket", "data": {
-            "addr": {"type": "unix", "data": {"path": region_socket}}, "server": False}}})
-        start = time.monotonic()
-        # Returns once QEMU has read the region's handshake: the VM is then a peer of the region.
-        qmp.execute("device_add", {"driver": "ivshmem-doorbell", "id": device, "chardev": chardev,
-                                   "vectors": int(vectors), "bus": bus})
-        print(json.dumps({"device_add_ms": round((time.monotonic() - start) * 1000, 1)}))
-    elif action == "detach" and len(args) == 2:
-        chardev, device = args
-        start = time.monotonic()
-        # Only a request to the guest: the removal is complete when DEVICE_DELETED comes, and until
-        # then QEMU refuses chardev-remove ("Chardev ... is busy").
-        qmp.execute("device_del", {"id": device})
-        if qmp.wait_event("DEVICE_DELETED", lambda data: data.get("device") == device, start + timeout) is None:
-            raise QmpError(f"no DEVICE_DELETED for {device} within {timeout:g} s: the guest did not let go of the device")
-        took = (time.monotonic() - start) * 1000
-        qmp.execute("chardev-remove", {"id": chardev})
-        print(json.dumps({"device_del_to_deleted_ms": round(took, 1)}))
     else:
         print(__doc__, file=sys.stderr)
         return 2

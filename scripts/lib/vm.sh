@@ -13,13 +13,10 @@
 #   VM_APPEND       (optional) more guest kernel parameters, e.g. ivshmem.e2e.mib=64
 #   VM_VERBOSE      (optional array) (--verbose) copies the guests' consoles to stderr
 #   VM_QEMU_OPTIONS (optional array, per vm_boot) more options for 'ivshmemd qemu-args', e.g.
-#                   (--no-device) for a migration destination
+#                   (--no-device): the hot-plug root port only, for a guest whose device is
+#                   attached later ('ivshmemd attach') or a migration destination
 #   VM_EXEC_PREFIX  (optional array, per vm_boot) runs the guest's QEMU through it, e.g.
 #                   (ip netns exec NS) for a guest of another simulated host (scripts/lib/netlab.sh)
-#   VM_IVSHMEM      (optional, per vm_boot) where the ivshmem device goes: empty for where
-#                   'ivshmemd qemu-args' puts it; "bus=PORT,id=ID" to put it on a hot-plug root port
-#                   with a QMP id (so that it can be unplugged); "none" to boot without it (it is
-#                   hot-added later; the options stay in VM_QEMU_ARGS all the same)
 #   GUEST_TIMEOUT   (optional) seconds a guest may run in all (default 420)
 #   START           (optional) the EPOCHREALTIME vm_elapsed counts from (default: when sourced)
 #   FAILED, KEEP    for vm_exit: 1 once fail has shown the logs; 1 to keep WORK
@@ -163,18 +160,9 @@ vm_boot() {
   VM_QEMU_ARGS=()
   mapfile -t VM_QEMU_ARGS < <("$IVSHMEMD" qemu-args "$name" "${VM_CONFIG_ARGS[@]}" "${VM_QEMU_OPTIONS[@]}" --format lines)
   [ ${#VM_QEMU_ARGS[@]} -gt 0 ] || fail "ivshmemd qemu-args $name printed nothing"
-  local ivshmem=("${VM_QEMU_ARGS[@]}")
-  case ${VM_IVSHMEM:-} in
-    '') ;;
-    none) ivshmem=() ;;
-    *) local i
-       for i in "${!ivshmem[@]}"; do
-         [[ ${ivshmem[$i]} == ivshmem-doorbell,* ]] && ivshmem[$i]+=",$VM_IVSHMEM"
-       done ;;
-  esac
   "${VM_EXEC_PREFIX[@]}" "$REPO/scripts/run-test-guest" --cache "$IMAGE" --name "$name" --vfio --mem 512 --timeout "${GUEST_TIMEOUT:-420}" \
     --log "$WORK/$label.console" --append "${VM_APPEND:+$VM_APPEND }no_timer_check" --cmd "$cmd" \
-    "${VM_VERBOSE[@]}" "${runner[@]}" -- "${ivshmem[@]}" -pidfile "$WORK/$label.pid" "${qemu[@]}" \
+    "${VM_VERBOSE[@]}" "${runner[@]}" -- "${VM_QEMU_ARGS[@]}" -pidfile "$WORK/$label.pid" "${qemu[@]}" \
     >"$WORK/$label.out" 2>"$WORK/$label.err" &
   eval "RUNNER_${label//-/_}=$!"
 }

@@ -76,25 +76,42 @@ internal static class TimelineChart
         if (seconds.Any(s => s.NetworkMbps is not null))
             Series(plot, x, [.. seconds.Select(s => s.NetworkMbps ?? 0)], "through the network (virtio-net counters)", new Color(0x1F, 0x77, 0xB4), 1.5f);
         double top = seconds.Max(s => Math.Max(s.Mbps, Math.Max(s.RingMbps ?? 0, s.NetworkMbps ?? 0)));
+        events = Merged(events);
         for (int i = 0; i < events.Count; i++)
         {
             var line = plot.Add.VerticalLine(events[i].T);
             line.Color = Colors.Gray;
             line.LinePattern = LinePattern.Dashed;
             line.LineWidth = 1;
-            // Labels at alternating heights: events a second apart would otherwise overlap.
-            var text = plot.Add.Text(events[i].Label, events[i].T, top * (i % 2 == 0 ? 1.06 : 0.98));
-            text.LabelFontSize = 13;
-            text.LabelRotation = 0;
+            // Written along the line, from the top down: events a second apart would overlap side by side.
+            var text = plot.Add.Text(events[i].Label, events[i].T, top * 1.3);
+            text.LabelFontSize = 12;
+            text.LabelRotation = -90;
+            text.LabelAlignment = Alignment.UpperRight;
         }
         plot.Title(title);
         plot.XLabel("seconds since the run started");
         plot.YLabel("Mbit/s (per second)");
-        plot.Axes.SetLimitsY(0, top * 1.15);
+        plot.Axes.SetLimitsY(0, top * 1.3);
         plot.ShowLegend(Edge.Bottom);
         plot.Grid.MajorLineColor = Colors.Black.WithOpacity(0.15);
         plot.SavePng(basePath + ".png", Width, Height);
         plot.SaveSvg(basePath + ".svg", Width, Height);
+    }
+
+    /// <summary>Events closer than half a second are one line with both labels: their text would
+    /// print on top of each other.</summary>
+    private static List<TimelineEvent> Merged(List<TimelineEvent> events)
+    {
+        var merged = new List<TimelineEvent>();
+        foreach (TimelineEvent e in events)
+        {
+            if (merged.Count > 0 && e.T - merged[^1].T < 0.5)
+                merged[^1] = merged[^1] with { Label = merged[^1].Label + "; " + e.Label };
+            else
+                merged.Add(e);
+        }
+        return merged;
     }
 
     private static void Series(Plot plot, double[] x, double[] y, string legend, Color colour, float width)
