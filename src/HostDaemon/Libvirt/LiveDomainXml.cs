@@ -33,8 +33,9 @@ internal sealed class LiveDomainXml
     /// <summary>
     /// The index (PCI bus number) of an empty pcie-root-port that allows hot-plug (libvirt's
     /// &lt;target hotplug='off'/&gt; forbids it), or null when the domain has none. One whose
-    /// prefetchable 64-bit window is reserved large enough (a qemu:override setting pref64-reserve on it) is
-    /// preferred: without that window a guest cannot place a BAR2 larger than the firmware's default.
+    /// prefetchable 64-bit window is reserved large enough (a qemu:override setting pref64-reserve on it, at
+    /// least twice the BAR: docs/migration.md, "The root port") is preferred: without that window a guest
+    /// cannot place a BAR2 larger than the firmware's default.
     /// </summary>
     public int? FreeRootPort(long barSize)
     {
@@ -49,7 +50,7 @@ internal sealed class LiveDomainXml
             .Where(p => p.Index is { } i && !used.Contains(i))
             .ToList();
         if (free.Count == 0) return null;
-        return (free.FirstOrDefault(p => p.Alias is { } a && Pref64Reserve(a) >= barSize).Index ?? free[0].Index)!.Value;
+        return (free.FirstOrDefault(p => p.Alias is { } a && Pref64Reserve(a) >= 2 * barSize).Index ?? free[0].Index)!.Value;
     }
 
     /// <summary>The pref64-reserve a &lt;qemu:override&gt; sets on the device with <paramref name="alias"/>, or 0.</summary>
