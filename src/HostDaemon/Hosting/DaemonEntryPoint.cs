@@ -96,7 +96,8 @@ public static class DaemonEntryPoint
         if (options.Libvirt is { Follow: true } libvirt)
             builder.Services.AddHostedService(sp => new LibvirtFollower(libvirt,
                 () => sp.GetRequiredService<DaemonService>().Server.Options.Regions,
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger("ivshmemd")));
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("ivshmemd"),
+                pid => sp.GetRequiredService<DaemonService>().Server.UnpluggedQemu.Any(u => u.Process.Pid == pid)));
         return builder.Build();
     }
 }

@@ -23,16 +23,23 @@ internal sealed class LibvirtFollower : BackgroundService
     private readonly ILogger _log;
     private readonly Channel<FollowerEvent> _events = Channel.CreateUnbounded<FollowerEvent>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>QEMU processes that had an ivshmem device removed: never attach into them again
-    /// (QEMU 7.2 crashes; docs/libvirt.md, "Never twice into one QEMU").</summary>
+    /// (QEMU 7.2 crashes; docs/libvirt.md, "Never twice into one QEMU"). Seen here through libvirt's
+    /// events; <see cref="_lostElsewhere"/> asks the daemon's own record, which also knows removals by
+    /// 'ivshmemd detach' or from before a restart.</summary>
     private readonly HashSet<int> _lostDevice = [];
+    private readonly Func<int, bool> _lostElsewhere;
     private readonly HashSet<(string Region, string Domain)> _reportedAlone = [];
     private int _generation;
 
-    public LibvirtFollower(LibvirtOptions options, Func<IReadOnlyList<RegionOptions>> regions, ILogger logger)
+    /// <param name="lostDevice">Whether the daemon knows the QEMU process with this pid to have lost an
+    /// ivshmem device (its connection to a region ended while it ran on: docs/migration.md,
+    /// "Re-attaching into the same QEMU process"); null: only what this follower sees.</param>
+    public LibvirtFollower(LibvirtOptions options, Func<IReadOnlyList<RegionOptions>> regions, ILogger logger, Func<int, bool>? lostDevice = null)
     {
         _options = options;
         _regions = regions;
         _log = logger;
+        _lostElsewhere = lostDevice ?? (_ => false);
     }
 
     /// <summary>Time between two connection attempts while libvirt cannot be reached.</summary>
@@ -192,7 +199,7 @@ internal sealed class LibvirtFollower : BackgroundService
             await using LibvirtHotplug hotplug = LibvirtHotplug.For(connection, placement.Domain);
             if (await hotplug.HasDeviceAsync(placement.Region, stoppingToken).ConfigureAwait(false)) return;
             int pid = await hotplug.QemuPidAsync(stoppingToken).ConfigureAwait(false);
-            if (_lostDevice.Contains(pid))
+            if (_lostDevice.Contains(pid) || _lostElsewhere(pid))
             {
                 _log.LibvirtRefusedReattach(region, placement.Domain, pid);
                 return;

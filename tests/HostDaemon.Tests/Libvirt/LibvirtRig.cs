@@ -41,7 +41,8 @@ internal sealed class LibvirtRig : IDisposable
     /// <summary>Starts the follower against this libvirtd (or <paramref name="uri"/>).</summary>
     public LibvirtFollower Follow(string? uri = null, TimeSpan? retryDelay = null)
     {
-        _follower = new LibvirtFollower(new LibvirtOptions(uri ?? Libvirtd.Uri, true), () => Server.Server.Options.Regions, FollowerLog)
+        _follower = new LibvirtFollower(new LibvirtOptions(uri ?? Libvirtd.Uri, true), () => Server.Server.Options.Regions, FollowerLog,
+            pid => Server.Server.UnpluggedQemu.Any(u => u.Process.Pid == pid))
         {
             RetryDelay = retryDelay ?? TimeSpan.FromMilliseconds(200),
         };
