@@ -92,15 +92,6 @@ public sealed class RingProducer
     /// consumer is still making progress.</summary>
     public long ConsumerPosition => _head;
 
-    /// <summary>
-    /// The most bytes (records, headers and padding) this producer lets wait unread: while the
-    /// consumer has this much or more to read, <see cref="TryClaim"/> and <see cref="HasSpaceFor"/>
-    /// answer as if the ring were full. Default: no limit but the ring's capacity. A transport that
-    /// mixes bulk and interactive traffic sets it to bound the time a record waits behind others
-    /// (docs/guest.md, "The queue in the ring"); it costs nothing when the consumer keeps up.
-    /// </summary>
-    public long UnreadLimit { get; set; } = long.MaxValue;
-
     /// <summary>True once a consumer has joined this producer's session.</summary>
     public bool ConsumerJoined => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset) == _session;
 
@@ -129,10 +120,10 @@ public sealed class RingProducer
         long toEnd = _capacity - index;
         long padding = toEnd < recordLength ? toEnd : 0;
         long required = padding + recordLength;
-        if (required > _capacity - (_tail - _head) || _tail - _head >= UnreadLimit)
+        if (required > _capacity - (_tail - _head))
         {
             RefreshHead();
-            if (required > _capacity - (_tail - _head) || _tail - _head >= UnreadLimit)
+            if (required > _capacity - (_tail - _head))
             {
                 payload = default;
                 return false;
@@ -212,7 +203,7 @@ public sealed class RingProducer
         long toEnd = _capacity - _tailIndex;
         long required = (toEnd < recordLength ? toEnd : 0) + recordLength;
         RefreshHead();
-        return required <= _capacity - (_tail - _head) && _tail - _head < UnreadLimit;
+        return required <= _capacity - (_tail - _head);
     }
 
     /// <summary>True when the consumer has released everything published (re-reads the head).</summary>

@@ -43,11 +43,8 @@ internal static class NetCommand
         {
             Description = "In a guest: exit when there is no ivshmem device at the start (status 1) or when it is unplugged (status 3), instead of waiting for one to be hot-added. Host peers (--socket) never wait.",
         };
-        var maxQueue = CommonOptions.SizeOption("--max-queue",
-            "The most bytes net leaves unread in one peer's ring before it waits (the rest queues in the kernel, where TCP sees it). A small queue keeps a ping or a request behind a bulk transfer short; a very small one (below a few packets) costs throughput. Default 1M.",
-            NetOptions.DefaultMaxQueue);
         var waitMode = CommonOptions.WaitModeOption(WaitMode.SpinThenBlock);
-        var command = new Command("net", Page.Summary) { address, tun, mtu, noOffload, noWait, maxQueue, waitMode };
+        var command = new Command("net", Page.Summary) { address, tun, mtu, noOffload, noWait, waitMode };
         command.Validators.Add(r =>
         {
             if (r.GetValue(mtu) is int m && (m < NetAgent.MinMtu || m > 65535)) r.AddError($"--mtu {m} is not 1280..65535 (IPv6 needs at least 1280)");
@@ -57,7 +54,7 @@ internal static class NetCommand
         {
             var context = new AgentContext(parse);
             var options = new NetOptions(parse.GetValue(tun) ?? DefaultTun, parse.GetValue(address) is { Length: > 0 } given ? given : null,
-                parse.GetValue(mtu), !parse.GetValue(noOffload), parse.GetValue(waitMode), parse.GetValue(maxQueue));
+                parse.GetValue(mtu), !parse.GetValue(noOffload), parse.GetValue(waitMode));
             if (!context.IsHostPeer && !parse.GetValue(noWait)) return Task.FromResult(NetDeviceLoop.Run(context, options, ct));
             using var endpoint = context.OpenEndpoint();
             using var agent = NetAgent.Start(options, context.Report, endpoint.Region.Geometry.MaxPayload);
@@ -98,14 +95,14 @@ internal static class NetCommand
         Summary = "route IP traffic to co-resident peers through shared memory",
         Synopsis =
         [
-            "ivshmem-agent net [--address ADDR]... [--tun NAME] [--mtu BYTES] [--no-offload] [--no-wait-for-device] [--max-queue SIZE] [--wait-mode MODE]",
+            "ivshmem-agent net [--address ADDR]... [--tun NAME] [--mtu BYTES] [--no-offload] [--no-wait-for-device] [--wait-mode MODE]",
             "ivshmem-agent net status [--json] [--tun NAME]",
         ],
         Description =
         [
             "Makes unmodified programs use the ring when the machine they talk to is a peer of the same region, and the network otherwise, with the same addresses and the same connections. net creates a TUN device, announces this machine's addresses to every other peer of the region over the ring, and learns theirs. For each peer that also runs net and answers, it installs a host route (/32, /128) to each of the peer's addresses through the device, keeping the source address; packets for those addresses then go into the ring as records, and come out of the peer's device. Routes are changed through rtnetlink; nothing else is touched but what FILES and docs/guest.md list.",
             "Residency is detected, not configured: a peer gets routes while it is in the peer table and its net answers (a heartbeat every 100 ms), and loses them within a second when it leaves, its net stops or says nothing for 0.4 s. Traffic to it then goes through the network again. Open TCP connections survive either switch: TCP resends what was in flight.",
-            "Packets travel with their virtio header, so with offloads (the default) one record carries a TSO packet of up to 64 KiB. A full ring is backpressure: net waits for the peer to read (and it counts a ring as full once --max-queue bytes wait unread in it, so that a packet never waits behind more than that), and marks a peer that reads nothing for 200 ms stalled, removing its routes, so that it cannot hold up the others.",
+            "Packets travel with their virtio header, so with offloads (the default) one record carries a TSO packet of up to 64 KiB. A full ring is backpressure: net waits for the peer to read, and marks a peer that reads nothing for 200 ms stalled, removing its routes, so that it cannot hold up the others.",
             "A peer's announcement is checked: an address that is not a unicast address, one of this machine's own, one another peer announced first, or one this machine has no route to over the network gets no route, and the log says why; more than 64 addresses, or a malformed announcement, get none at all. Packets from a peer must come from one of its accepted addresses and go to one of ours.",
             "In a guest, net outlives its ivshmem device. When the device is being unplugged (vfio-pci relays the kernel's request; without VFIO, the device's remove uevent), net removes every route, logging 'the device is being unplugged' as the reason, says nothing more on the ring, and releases the device (every mapping, device, group and container), logging how many milliseconds after the request; traffic goes through the network again. It then waits, answering 'net status' with 'waiting for an ivshmem device'. A device that is hot-added (seen through its uevent, used once its shared memory BAR has an address) is bound to vfio-pci when the earlier one used VFIO or the vfio-pci driver is loaded, opened and joined; routes come back, and open TCP connections move back to the ring. net also starts without a device and waits for one. The TUN device stays across. --no-wait-for-device exits instead.",
             "net runs in the foreground as root (it needs CAP_NET_ADMIN) until SIGINT or SIGTERM; then it removes its routes, tells the peers, and the device goes with the process. After a crash the kernel removes the device and its routes; the next start also removes any route of net's (protocol 73) that no running net holds. Every route added or removed is logged on standard error with the peer and the reason.",
@@ -141,7 +138,7 @@ internal static class NetCommand
         Description =
         [
             "Asks the net running with TUN device NAME (through /run/ivshmem-agent/NAME.sock) and prints the device's settings and this side's addresses, then per peer: its state (up, or down and why), the addresses it announced that got routes and the ones refused with the reason, the routes installed, packets and bytes to and from it, and the packets dropped (down: no route any more; stalled: its ring stayed full; too big: larger than a ring record; invalid: not from its addresses or not to ours; refused by kernel: the TUN device would not take it) and how often it stalled.",
-            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, max_queue_bytes, device ('attached', or what net waits for while it has no ivshmem device: then name is empty, id -1 and peers empty), name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
+            "--json prints the document as net sends it: tun, ifindex, mtu, offload, wait_mode, device ('attached', or what net waits for while it has no ivshmem device: then name is empty, id -1 and peers empty), name, id, instance, addresses, unroutable_packets, packet_threads_allocated_bytes (what the two packet threads allocated so far: it does not grow with the packets), and peers, each with name, id, slot, state, reason, addresses, refused, routes, to_peer and from_peer (packets, bytes), dropped (down, stalled, too_big, invalid, refused_by_kernel), stalls, foreign_records.",
         ],
         ExitStatus =
         [

@@ -37,7 +37,6 @@ internal sealed partial class NetAgent
             json.WriteNumber("mtu", Mtu);
             json.WriteBoolean("offload", _tun.Offload);
             json.WriteString("wait_mode", Cli.CommonOptions.WaitModeName(_options.WaitMode));
-            json.WriteNumber("max_queue_bytes", _options.MaxQueue);
             NetPlane? plane = _plane;
             // Without a device: the same document, no peers, and what net waits for.
             json.WriteString("device", plane is null ? _waitingFor : "attached");

@@ -20,16 +20,7 @@ internal enum NetRunEnd
 /// <summary>What 'ivshmem-agent net' was asked for.</summary>
 /// <param name="Addresses">--address, or null: announce this machine's own addresses.</param>
 /// <param name="Mtu">--mtu, or null: the largest the ring carries, up to 65535.</param>
-/// <param name="MaxQueue">--max-queue: the most bytes left unread in one peer's ring (docs/guest.md,
-/// "The queue in the ring").</param>
-internal sealed record NetOptions(string TunName, IReadOnlyList<IPAddress>? Addresses, int? Mtu, bool Offload, WaitMode WaitMode,
-    long MaxQueue = NetOptions.DefaultMaxQueue)
-{
-    /// <summary>1 MiB: about 20 ms of the ring path at the 400-500 Mbit/s it reaches under software
-    /// emulation, and about 1 ms at 8 Gbit/s, against the ~100 ms a full ring of a 64 MiB region
-    /// with 4 slots holds; measured in docs/guest.md, "The queue in the ring".</summary>
-    public const long DefaultMaxQueue = 1 << 20;
-}
+internal sealed record NetOptions(string TunName, IReadOnlyList<IPAddress>? Addresses, int? Mtu, bool Offload, WaitMode WaitMode);
 
 /// <summary>
 /// <c>ivshmem-agent net</c>: the TUN device, the peers of the region that also run net, and the host
@@ -162,7 +153,7 @@ internal sealed partial class NetAgent : IDisposable
         // ConversationMessage.NewId, not RandomNumberGenerator: on Linux that needs OpenSSL (libssl),
         // which the test guest lacks; net aborted there ("No usable version of libssl was found").
         ulong instance = ConversationMessage.NewId();
-        _plane = new NetPlane(endpoint, endpoint.Self, _tun, instance, _options.WaitMode, _controlWake) { MaxQueue = _options.MaxQueue };
+        _plane = new NetPlane(endpoint, endpoint.Self, _tun, instance, _options.WaitMode, _controlWake);
         _generation = -1;
         _nextRescan = 0;
         PublishAnnouncement();

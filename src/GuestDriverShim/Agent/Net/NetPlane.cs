@@ -18,9 +18,6 @@ internal sealed class NetPlane(IvshmemEndpoint endpoint, PeerEntry self, TunDevi
     public ulong Instance { get; } = instance;
     public WaitMode WaitMode { get; } = waitMode;
 
-    /// <summary>The most bytes the sender leaves unread in one peer's ring (<see cref="RingProducer.UnreadLimit"/>).</summary>
-    public long MaxQueue { get; init; } = NetOptions.DefaultMaxQueue;
-
     public volatile PeerLink[] Links = [];
 
     /// <summary>Destination address to the peer that owns it, for every peer that is up.</summary>

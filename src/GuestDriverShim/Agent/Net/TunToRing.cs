@@ -278,10 +278,8 @@ internal sealed class TunToRing(NetPlane plane)
     {
         PeerEntry self = plane.Self, peer = link.Peer;
         link.AnnounceWanted = true;
-        // A full ring would be a queue of ~100 ms in front of every packet to this peer (a ping behind
-        // a bulk transfer): the sender stops short of it (docs/guest.md, "The queue in the ring").
         return new RingProducer(plane.Endpoint.Region.RingMemory(self.Slot, peer.Slot), RingSession.New(peer.Epoch), link.Doorbell,
-            $"ring {self.Slot}->{peer.Slot} ({self.Name} -> {peer.Name})") { UnreadLimit = plane.MaxQueue };
+            $"ring {self.Slot}->{peer.Slot} ({self.Name} -> {peer.Name})");
     }
 
     /// <summary>The last word to every peer: remove your routes to me now.</summary>
