@@ -134,15 +134,6 @@ internal static unsafe partial class Interop
         public uint ifi_change;
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct sockaddr_nl
-    {
-        public ushort nl_family;
-        public ushort nl_pad;
-        public uint nl_pid;
-        public uint nl_groups;
-    }
-
     /// <summary>A close-on-exec NETLINK_ROUTE socket, bound (the kernel picks the port id), with
     /// extended acks on so that refusals come with the kernel's own words.</summary>
     internal static int NetlinkOpen()

@@ -22,15 +22,6 @@ internal static unsafe partial class Interop
     /// <summary>A netlink socket's buffer overflowed: events were dropped.</summary>
     internal const int ENOBUFS = 105;
 
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct sockaddr_nl
-    {
-        public ushort nl_family;
-        public ushort nl_pad;
-        public uint nl_pid;
-        public uint nl_groups;
-    }
-
     /// <summary>A non-blocking, close-on-exec uevent socket bound to the kernel's group, with a
     /// receive buffer of <paramref name="receiveBuffer"/> bytes (a burst of events on a busy
     /// machine overflows the default; an overflow is ENOBUFS on the next receive).</summary>
