@@ -178,25 +178,26 @@ netlab_boot() {
 # The host (host1, host2) whose daemon serves NAME in the lab.
 netlab_host_of() { case $1 in vm-c) echo host2 ;; *) echo host1 ;; esac; }
 
-# netlab_attach NAME [LABEL]: 'ivshmemd attach NAME' on NAME's host, through the QMP socket of LABEL
-# (default NAME); prints the command's line. Sets HOTPLUG_MS (the command's wall time).
+# netlab_attach NAME [LABEL [HOST]]: 'ivshmemd attach NAME' on HOST (default: NAME's host), through
+# the QMP socket of LABEL (default NAME); prints the command's line. Sets HOTPLUG_MS (the command's
+# wall time).
 netlab_attach() {
-  local name=$1 label=${2:-$1} t out
+  local name=$1 label=${2:-$1} host=${3:-$(netlab_host_of "$1")} t out
   t=$EPOCHREALTIME
-  out=$("$IVSHMEMD" attach "$name" --qmp "$WORK/$label.qmp" --config "$WORK/$(netlab_host_of "$name")/ivshmemd.yaml" 2>&1) ||
+  out=$("$IVSHMEMD" attach "$name" --qmp "$WORK/$label.qmp" --config "$WORK/$host/ivshmemd.yaml" 2>&1) ||
     fail "ivshmemd attach $name failed: $out"
   HOTPLUG_MS=$(( (${EPOCHREALTIME/[.,]/} - ${t/[.,]/}) / 1000 ))
   printf '%s\n' "$out"
 }
 
-# netlab_detach NAME SECONDS [LABEL]: 'ivshmemd detach NAME --timeout SECONDS' (device_del, the guest's
+# netlab_detach NAME SECONDS [LABEL [HOST]]: 'ivshmemd detach NAME --timeout SECONDS' (device_del, the guest's
 # release, DEVICE_DELETED, chardev-remove, the daemon sees QEMU's connection close); prints the
 # command's line and sets HOTPLUG_MS. Never attach again into the same QEMU process: QEMU 7.2 crashes
 # then, and ivshmemd attach refuses it (docs/migration.md, "Re-attaching into the same QEMU process").
 netlab_detach() {
-  local name=$1 seconds=$2 label=${3:-$1} t out
+  local name=$1 seconds=$2 label=${3:-$1} host=${4:-$(netlab_host_of "$1")} t out
   t=$EPOCHREALTIME
-  out=$("$IVSHMEMD" detach "$name" --qmp "$WORK/$label.qmp" --timeout "$seconds" --config "$WORK/$(netlab_host_of "$name")/ivshmemd.yaml" 2>&1) ||
+  out=$("$IVSHMEMD" detach "$name" --qmp "$WORK/$label.qmp" --timeout "$seconds" --config "$WORK/$host/ivshmemd.yaml" 2>&1) ||
     fail "ivshmemd detach $name failed: $out"
   HOTPLUG_MS=$(( (${EPOCHREALTIME/[.,]/} - ${t/[.,]/}) / 1000 ))
   printf '%s\n' "$out"

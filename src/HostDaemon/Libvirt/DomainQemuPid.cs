@@ -1,5 +1,5 @@
 using System.Globalization;
-using Ivshmem.Daemon.Vm;
+using Ivshmem.Daemon.Server;
 
 namespace Ivshmem.Daemon.Libvirt;
 
@@ -42,16 +42,7 @@ internal static class DomainQemuPid
     }
 
     /// <summary>Whether process <paramref name="pid"/> is a QEMU whose -name is <paramref name="domainName"/>
-    /// (a pid file can outlive its process, and the pid be reused).</summary>
-    private static bool IsQemuOf(int pid, string domainName)
-    {
-        byte[] cmdline;
-        try { cmdline = File.ReadAllBytes($"/proc/{pid}/cmdline"); }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-        int end = Array.IndexOf(cmdline, (byte)0);
-        string program = System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
-        return Path.GetFileName(program).StartsWith("qemu-system-", StringComparison.Ordinal)
-            && QemuProcessName.FromCmdline(cmdline) == domainName;
-    }
+    /// (a pid file can outlive its process, and the pid be reused), by the rule the daemon admits QEMUs by.</summary>
+    private static bool IsQemuOf(int pid, string domainName) =>
+        AdmissionPolicy.Identify(pid) is (true, { } name) && name == domainName;
 }
