@@ -28,6 +28,7 @@ public sealed class RingConsumer
     private long _headIndex;     // _head mod capacity
     private long _released;      // the head as last stored in shared memory
     private long _tail;          // the producer's tail as last loaded (validated)
+    private long _paddingReleased; // padding bytes skipped, kept in the control block for byte counts only
     private RingCorruptedException? _failure;
 
     /// <param name="ring">The ring's memory: control block and data (<see cref="Region.RingMemory"/>).</param>
@@ -205,6 +206,10 @@ public sealed class RingConsumer
             Fail($"at position {_head}: a padding record of {recordLength} bytes must fill exactly the {toEnd} bytes to the end of the ring, and {available} are published");
         _head += toEnd;
         _headIndex = 0;
+        // Stored before the head that includes it is released: whoever counts bytes from the head
+        // (ivshmemd's status and metrics) subtracts it. Never read back for the data path.
+        _paddingReleased += toEnd;
+        _control.WriteInt64(RingLayout.PaddingReleasedOffset, _paddingReleased);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -279,6 +284,9 @@ public sealed class RingConsumer
         if (head < 0 || start < head || tail < start || tail - start > _capacity || (start & (RingLayout.RecordAlignment - 1)) != 0)
             Fail($"cannot join session 0x{session:X16}: head {head}, session start {start} and tail {tail} are inconsistent for a capacity of {_capacity}");
         _adopted = session;
+        // Only a statistic (see SkipPadding): a value no consumer could have left starts again from 0.
+        long padding = _control.ReadInt64(RingLayout.PaddingReleasedOffset);
+        _paddingReleased = padding >= 0 && padding <= head ? padding : 0;
         _head = _released = start;
         _headIndex = start % _capacity;
         _tail = tail;

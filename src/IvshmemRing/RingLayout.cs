@@ -13,6 +13,7 @@ namespace Ivshmem.Ring;
 ///         +0   u64 head position: bytes ever released (the producer may overwrite before it)
 ///         +8   u64 session the consumer has joined
 ///         +16  u32 consumer waiting: 1 = about to block for data, the producer must ring after a publish
+///         +24  u64 padding released: bytes of padding records among the head's (byte counts subtract them)
 /// +256  data, capacity bytes (a multiple of 128), records back to back:
 ///
 ///  0                   1                   2                   3
@@ -25,7 +26,10 @@ namespace Ivshmem.Ring;
 /// |                 Payload, Length - 8 bytes ...                 |
 /// +---------------------------------------------------------------+
 /// A record occupies align8(Length) bytes and never wraps: when it does not fit before the end of
-/// the data area, a padding record fills the rest and the record starts at index 0.
+/// the data area, a padding record fills the rest and the record starts at index 0. A producer may
+/// also wrap early, with the same padding record, once its index is past a hot window and the
+/// unread records and the new one fit below it: a consumer that keeps up then reads memory the
+/// producer has just written, still in the caches (docs/ring.md, "The hot window").
 /// Every session's first record is a session-start record (type -2) whose payload is the u64 session
 /// id: a consumer joining a session checks it is there, so a forged or rewound session start (a
 /// write to the control block alone) cannot make it skip or replay records.
@@ -50,6 +54,7 @@ public static class RingLayout
     public const int HeadOffset = ConsumerBlockOffset + 0;
     public const int ConsumerSessionOffset = ConsumerBlockOffset + 8;
     public const int ConsumerWaitingOffset = ConsumerBlockOffset + 16;
+    public const int PaddingReleasedOffset = ConsumerBlockOffset + 24;
 
     public const int DataOffset = ControlSize;
 
@@ -73,6 +78,12 @@ public static class RingLayout
     /// <summary>Never more than this in one record, however large the ring: big records only hurt
     /// (they keep the consumer waiting for the whole record and fall out of the cache).</summary>
     public const int MaxPayloadLimit = 64 * 1024 * 1024;
+
+    /// <summary>The producer wraps early once its index is past this many bytes and the consumer has
+    /// caught up (see <see cref="RingProducer.HotWindow"/>): a megabyte of ring, about what one
+    /// core's L2 cache holds on the machine of docs/benchmarks, and enough of a buffer right after an
+    /// early wrap for a reader that pauses now and then (docs/ring.md, "The hot window").</summary>
+    public const int DefaultHotWindow = 1024 * 1024;
 
     /// <summary>The data capacity of a ring laid out in <paramref name="ring"/>: what is left after the
     /// control block, which must be a multiple of the region alignment and at least the minimum ring

@@ -27,6 +27,11 @@ public sealed class RingProducer
     private long _claimIndex;    // where the claimed record's header is
     private long _claimPadding;  // bytes of padding written before it at the wrap
     private int _claimLength;
+    private long _hotWindow;     // as configured (0: wrap only at the end)
+    private long _window;        // in use: grows when early wraps made the writer wait, shrinks back
+    private long _nextEarlyWrapCheck; // index from which the next early-wrap check is made (long.MaxValue: none)
+    private bool _lapStartedEarly;    // this lap began with an early wrap: the reader may still be in the last one
+    private int _easyWraps;      // wraps since the ring was last found full after an early wrap
     private bool _sessionStartPending;
     private RingCorruptedException? _failure;
 
@@ -57,6 +62,7 @@ public sealed class RingProducer
             tail = head = 0;
             _control.WriteInt64(RingLayout.HeadOffset, 0);
             _control.WriteInt64(RingLayout.ConsumerSessionOffset, 0);
+            _control.WriteInt64(RingLayout.PaddingReleasedOffset, 0);
             _control.WriteInt64Release(RingLayout.TailOffset, 0);
         }
         _tail = _published = tail;
@@ -68,6 +74,7 @@ public sealed class RingProducer
         // The session's first record names it; written now, or with the first claim once the old
         // session's unread records have made room.
         _sessionStartPending = true;
+        HotWindow = RingLayout.DefaultHotWindow;
         TryWriteSessionStart();
     }
 
@@ -91,6 +98,39 @@ public sealed class RingProducer
     /// <see cref="IsDrained"/> and a full <see cref="TryClaim"/> re-read it): whether a waiting writer's
     /// consumer is still making progress.</summary>
     public long ConsumerPosition => _head;
+
+    /// <summary>
+    /// Bytes of the ring the producer cycles through while the consumer keeps up (0: the whole ring,
+    /// wrapping only at its end). Past this index, a claim wraps early (an ordinary padding record to
+    /// the end) when the unread records and the new one fit below the index, so a consumer that keeps
+    /// up reads what the producer has just written while it is still in the caches; a consumer that
+    /// falls behind still has the whole ring as a buffer. Right after an early wrap, though, the
+    /// buffer is only what lies below the reader; when the ring fills there, the window in use
+    /// (<see cref="HotWindowInUse"/>) doubles, up to half the ring (where it is off), and it halves
+    /// back after <see cref="EasyWrapsBeforeShrinking"/> wraps without that. Ignored for rings
+    /// smaller than twice it. Default <see cref="RingLayout.DefaultHotWindow"/> (docs/ring.md,
+    /// "The hot window").
+    /// </summary>
+    public long HotWindow
+    {
+        get => _hotWindow;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _hotWindow = _window = value;
+            _easyWraps = 0;
+            _nextEarlyWrapCheck = WindowOff ? long.MaxValue : Math.Max(_window, _tailIndex);
+        }
+    }
+
+    /// <summary>The hot window as adapted to the reader (see <see cref="HotWindow"/>); more than half
+    /// the capacity means early wraps are off for now.</summary>
+    public long HotWindowInUse => _window;
+
+    /// <summary>Wraps without the ring filling after an early wrap before a grown window halves.</summary>
+    public const int EasyWrapsBeforeShrinking = 16;
+
+    private bool WindowOff => _window == 0 || _window > _capacity / 2;
 
     /// <summary>True once a consumer has joined this producer's session.</summary>
     public bool ConsumerJoined => (ulong)_control.ReadInt64Acquire(RingLayout.ConsumerSessionOffset) == _session;
@@ -119,18 +159,23 @@ public sealed class RingProducer
         long index = _tailIndex;
         long toEnd = _capacity - index;
         long padding = toEnd < recordLength ? toEnd : 0;
+        bool early = false;
+        if (padding == 0 && index >= _nextEarlyWrapCheck) early = (padding = EarlyWrapPadding(index, recordLength)) != 0;
         long required = padding + recordLength;
         if (required > _capacity - (_tail - _head))
         {
             RefreshHead();
             if (required > _capacity - (_tail - _head))
             {
+                if (_lapStartedEarly) GrowWindow();
                 payload = default;
                 return false;
             }
         }
         if (padding != 0)
         {
+            _lapStartedEarly = early;
+            if (_window != _hotWindow && ++_easyWraps >= EasyWrapsBeforeShrinking) ShrinkWindow();
             _data.WriteInt32(index + RingLayout.TypeOffset, RingLayout.PaddingType);
             _data.WriteInt32(index + RingLayout.LengthOffset, (int)padding);
             index = 0;
@@ -165,7 +210,41 @@ public sealed class RingProducer
         _tail += _claimPadding + aligned;
         index += aligned;
         _tailIndex = index == _capacity ? 0 : index;
+        if (_claimPadding != 0 || _tailIndex == 0) _nextEarlyWrapCheck = WindowOff ? long.MaxValue : _window;
+        if (_tailIndex == 0) _lapStartedEarly = false; // ended exactly at the end: the next lap starts there
         _claimed = false;
+    }
+
+    /// <summary>The padding for an early wrap at <paramref name="index"/> (past the hot window) when the
+    /// unread records and a record of <paramref name="recordLength"/> fit below it, else 0 and the next
+    /// check one window further on: at most capacity / window head loads per lap, however small the
+    /// records.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long EarlyWrapPadding(long index, long recordLength)
+    {
+        RefreshHead();
+        if ((_tail - _head) + recordLength <= index) return _capacity - index;
+        _nextEarlyWrapCheck = index + _window;
+        return 0;
+    }
+
+    /// <summary>The ring filled while the reader was still in the lap before an early wrap: the
+    /// window was too small a buffer for this reader's pauses.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowWindow()
+    {
+        _lapStartedEarly = false;
+        _easyWraps = 0;
+        _window = Math.Min(_window * 2, _capacity);
+        if (WindowOff) _nextEarlyWrapCheck = long.MaxValue;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ShrinkWindow()
+    {
+        _easyWraps = 0;
+        _window = Math.Max(_window / 2, _hotWindow);
+        // Takes effect from the next lap (CommitRecord sets the check after this wrap).
     }
 
     /// <summary>Drops the outstanding claim; nothing of it becomes visible.</summary>

@@ -4,7 +4,9 @@ namespace Ivshmem.Ring;
 /// A byte stream over a <see cref="RingChannel"/>, for ordinary code (CopyTo, StreamReader,
 /// PipeReader.Create). Writes are split into records of at most 64 KiB (and
 /// <see cref="RingChannel.MaxPayload"/>) and each record is published as soon as it is written, so the
-/// reader copies out while the writer copies in. Reads copy from the records in place and release them in one store per read.
+/// reader copies out while the writer copies in. Reads copy from the records in place and release
+/// them every <see cref="ReleaseBytes"/> and at the end of each read, so a long read never holds the
+/// room a writer waits for.
 /// Disposing sends end-of-stream, which carries the number of bytes this stream wrote (u64); the
 /// reader then gets 0 from Read, or <see cref="RingCorruptedException"/> when that is not what it
 /// read (records were skipped or replayed by a peer rewriting the ring's control block).
@@ -17,6 +19,11 @@ public sealed class RingStream : Stream
     /// writer copies the next in, instead of waiting for the whole write (docs/ring.md, "The wake-up
     /// path").</summary>
     internal const int RecordBytes = 64 * 1024;
+
+    /// <summary>A read that copies many records out gives their room back at least this often, not
+    /// only when it returns: a writer whose ring is the producer's hot window (docs/ring.md, "The hot
+    /// window") would otherwise wait for a whole long read to finish.</summary>
+    internal const int ReleaseBytes = 64 * 1024;
     private readonly RingChannel _channel;
     private long _recordIndex;    // where the payload of the current record lies in the ring (read in place)
     private int _recordLength;
@@ -26,6 +33,7 @@ public sealed class RingStream : Stream
     private bool _disposed;
     private long _written;        // bytes written through this stream: what its end record carries
     private long _read;           // bytes read through this stream: checked against the writer's count
+    private int _unreleased;      // bytes of records consumed since the last release
 
     internal RingStream(RingChannel channel) => _channel = channel;
 
@@ -172,9 +180,15 @@ public sealed class RingStream : Stream
             {
                 consumer.Consume(_recordIndex, _recordLength);
                 _hasRecord = false;
+                if ((_unreleased += _recordLength) >= ReleaseBytes)
+                {
+                    consumer.Release();
+                    _unreleased = 0;
+                }
             }
         }
         consumer.Release();
+        _unreleased = 0;
         return copied;
     }
 

@@ -16,6 +16,34 @@ public class RingStreamTests
         return (a, b, waiterB);
     }
 
+    /// <summary>A long read gives records back as it goes, not only when it returns: a writer that
+    /// waits for space (its waiting flag set) is rung once per 64 KiB released during one read.</summary>
+    [Fact]
+    public void ALongReadReleasesAsItGoesAndRingsAWaitingWriterEachTime()
+    {
+        using var region = new TestRegion(size: 4 << 20);
+        var doorbell = new CountingSignal();
+        RingProducer producer = region.ProducerAB();
+        var channel = new RingChannel(producer, region.ConsumerAB(doorbell), PollingWaiter.Instance);
+        // Eight stream records of 64 KiB, as a RingStream writer leaves them.
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.True(producer.TryClaim(RingStream.RecordBytes, out Span<byte> payload));
+            payload.Fill((byte)i);
+            producer.Commit(RecordTypes.StreamData);
+        }
+        producer.Publish();
+        producer.SetWaiting(true);
+
+        byte[] buffer = new byte[8 * RingStream.RecordBytes];
+        Assert.Equal(buffer.Length, channel.AsStream().Read(buffer));
+
+        // One ring as the reader joined the session (docs/ring.md, "Sessions"), then one per record;
+        // a read that released only at its end would have rung twice in all.
+        Assert.Equal(1 + 8, doorbell.Count);
+        Assert.Equal(buffer.Length - 1, Array.LastIndexOf(buffer, (byte)7));
+    }
+
     [Fact]
     public async Task ReadsSmallerThanARecordStillGiveSpaceBackToTheWriter()
     {

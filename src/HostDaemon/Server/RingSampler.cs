@@ -5,7 +5,7 @@ namespace Ivshmem.Daemon.Server;
 /// <summary>
 /// Samples the positions of every ring of every region on the event loop thread, every
 /// <see cref="Interval"/>, and keeps the previous sample, so that status and metrics can show bytes,
-/// rate, fill and idle time. It only loads: three 64-bit loads per ring (head, tail, head again),
+/// rate, fill and idle time. It only loads: four 64-bit loads per ring (head, tail, head again, padding released),
 /// nothing is written to the region, and the peers' data path never sees it. Every value loaded is
 /// untrusted (any guest may write it): <see cref="Check"/> judges it and an impossible ring is shown
 /// as invalid, never thrown on.
@@ -63,9 +63,12 @@ internal sealed class RingSampler
                 ulong head1 = (ulong)memory.Memory.ReadInt64Acquire(ring + RingLayout.HeadOffset);
                 ulong tail = (ulong)memory.Memory.ReadInt64Acquire(ring + RingLayout.TailOffset);
                 ulong head2 = (ulong)memory.Memory.ReadInt64Acquire(ring + RingLayout.HeadOffset);
+                // Loaded after head2, so it may already count a padding record whose head is not yet
+                // released: the byte count can lag by one padding, never jump ahead.
+                ulong padding = (ulong)memory.Memory.ReadInt64Acquire(ring + RingLayout.PaddingReleasedOffset);
                 bool present = names[from] is not null && names[to] is not null;
                 if (!present && head1 == 0 && tail == 0 && head2 == 0 && !history.Seen[number]) continue;
-                rings.Add(history.Update(number, from, to, names, head1, tail, head2, g.RingCapacity, now, tick));
+                rings.Add(history.Update(number, from, to, names, head1, tail, head2, padding, g.RingCapacity, now, tick));
             }
         }
         return rings;
@@ -85,6 +88,16 @@ internal sealed class RingSampler
         return null;
     }
 
+    /// <summary>Why <paramref name="padding"/> (the consumer's count of padding bytes released) cannot
+    /// belong to a head of <paramref name="head"/>; null when it can. It is one padding record ahead of
+    /// the head at most (loaded after it).</summary>
+    internal static string? CheckPadding(ulong padding, ulong head, long capacity)
+    {
+        if (padding % RingLayout.RecordAlignment != 0) return $"invalid: padding count not {RingLayout.RecordAlignment}-byte aligned";
+        if (padding > head + (ulong)capacity) return "invalid: padding count beyond the head";
+        return null;
+    }
+
     /// <summary>The previous sample of each ring of one region (one formatting of its memory).</summary>
     private sealed class RegionHistory(ulong formatId, int ringCount)
     {
@@ -93,13 +106,16 @@ internal sealed class RingSampler
         private readonly bool[] _valid = new bool[ringCount];
         private readonly ulong[] _head = new ulong[ringCount];
         private readonly ulong[] _tail = new ulong[ringCount];
+        private readonly ulong[] _bytes = new ulong[ringCount];
         private readonly long[] _tick = new long[ringCount];
         private readonly DateTimeOffset?[] _lastMovement = new DateTimeOffset?[ringCount];
         private readonly DateTimeOffset[] _since = new DateTimeOffset[ringCount];
 
-        public RingStatus Update(int r, int from, int to, string?[] names, ulong head1, ulong tail, ulong head2, long capacity, DateTimeOffset now, long tick)
+        public RingStatus Update(int r, int from, int to, string?[] names, ulong head1, ulong tail, ulong head2, ulong padding, long capacity, DateTimeOffset now, long tick)
         {
-            string? problem = Check(head1, tail, head2, capacity);
+            string? problem = Check(head1, tail, head2, capacity) ?? CheckPadding(padding, head2, capacity);
+            // Payload and record headers through the ring: the head less the padding it includes.
+            ulong bytes = head2 > padding ? head2 - padding : 0;
             bool hadPrevious = Seen[r] && _valid[r];
             // Both positions back at 0: the ring was reset (by the daemon when both its ends had left, or
             // by a producer that found its control block broken; docs/ring.md, "Recovery"), not broken.
@@ -113,14 +129,15 @@ internal sealed class RingSampler
             if (!Seen[r]) _since[r] = now;
             else if (head2 != _head[r] || tail != _tail[r]) _lastMovement[r] = now;
             if (problem is null && hadPrevious && !reset && tick > _tick[r])
-                rate = (head2 - _head[r]) / ((tick - _tick[r]) / 1000.0);
+                rate = (bytes > _bytes[r] ? bytes - _bytes[r] : 0) / ((tick - _tick[r]) / 1000.0);
             Seen[r] = true;
             _valid[r] = problem is null;
             _head[r] = head2;
+            _bytes[r] = bytes;
             _tail[r] = tail;
             _tick[r] = tick;
             return new RingStatus(from, to, names[from] ?? $"slot {from}", names[to] ?? $"slot {to}", capacity, problem,
-                head2, tail, rate, _lastMovement[r], _since[r]);
+                head2, tail, bytes, rate, _lastMovement[r], _since[r]);
         }
     }
 }

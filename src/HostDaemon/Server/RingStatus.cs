@@ -12,7 +12,10 @@ namespace Ivshmem.Daemon.Server;
 /// <param name="Problem">Why the positions are impossible ("invalid: tail &lt; head"), or null.</param>
 /// <param name="Head">The consumer's head: bytes ever released (records, headers and padding).</param>
 /// <param name="Tail">The producer's tail: bytes ever published.</param>
-/// <param name="BytesPerSecond">How fast the head moved between the last two samples; null after
+/// <param name="Released">Bytes of records (headers and payload) the consumer released: the head
+/// less the padding records it includes (a producer pads at every wrap, and wraps early to stay in
+/// the caches: docs/ring.md, "The hot window").</param>
+/// <param name="BytesPerSecond">How fast <paramref name="Released"/> grew between the last two samples; null after
 /// the first sample of this ring and after an invalid one.</param>
 /// <param name="LastMovement">When a sample last saw the head or the tail change; null when no sample
 /// did (since <paramref name="ObservedSince"/>).</param>
@@ -26,14 +29,15 @@ public sealed record RingStatus(
     string? Problem,
     ulong Head,
     ulong Tail,
+    ulong Released,
     double? BytesPerSecond,
     DateTimeOffset? LastMovement,
     DateTimeOffset ObservedSince)
 {
     public bool Valid => Problem is null;
 
-    /// <summary>Bytes that went through the ring: the head (0 when invalid).</summary>
-    public long Bytes => Valid ? (long)Head : 0;
+    /// <summary>Bytes that went through the ring: <see cref="Released"/> (0 when invalid).</summary>
+    public long Bytes => Valid ? (long)Released : 0;
 
     /// <summary>Published and not yet released (0 when invalid).</summary>
     public long Fill => Valid && Tail >= Head ? (long)(Tail - Head) : 0;

@@ -11,14 +11,29 @@ namespace Ivshmem.Bench.Children;
 
 /// <summary>
 /// Round trips of 64-byte messages: "ping" sends a message and waits for its echo, "pong" echoes.
-/// Command <c>run N WARMUP</c>: WARMUP untimed round trips, then N timed one by one; ping answers
-/// "done P50 P99 P999 MEAN ALLOCATED" (microseconds; bytes allocated during the timed loop), pong
-/// "done ALLOCATED". Command <c>idle MS</c> (ring pong only): waits MS milliseconds for a message that
+/// Command <c>run N WARMUP</c>: WARMUP untimed round trips (the first run goes on warming up until
+/// <see cref="FirstWarmup"/> has passed), then N timed one by one, then one round trip with the
+/// sequence number -1 that tells pong the run is over; ping answers "done P50 P99 P999 MEAN
+/// ALLOCATED ROUND_P50" (microseconds, over every timed round trip of every run so far, so that a
+/// coordinator can interleave runs of several pairs; bytes allocated during this timed loop; the p50
+/// of this run alone), pong "done ALLOCATED". Command <c>idle MS</c> (ring pong only): waits MS
+/// milliseconds for a message that
 /// never comes and answers "idle CPU_PERCENT", the CPU the whole process used meanwhile.
 /// </summary>
 internal sealed unsafe class LatencyRole : IChildRole
 {
     public const int MessageSize = 64;
+
+    /// <summary>How long the first run warms up at least: the .NET runtime compiles a method again,
+    /// optimized, only after it has been called for a while (tiered compilation: about 30 calls, then
+    /// a background compile once no new methods have been compiled for 100 ms); a thousand round
+    /// trips of 25 us each are over before that, and a ring timed on its first tier would be measured
+    /// against a pipe whose path is mostly the kernel's.</summary>
+    private static readonly TimeSpan FirstWarmup = TimeSpan.FromSeconds(1);
+
+    private const long EndOfRun = -1;
+
+    private bool _warm;
 
     private readonly bool _ping;
     private readonly IvshmemEndpoint? _endpoint;
@@ -26,6 +41,7 @@ internal sealed unsafe class LatencyRole : IChildRole
     private readonly int _fdIn = -1, _fdOut = -1;
     private readonly byte* _message;
     private readonly byte* _echo;
+    private readonly List<double> _all = [];   // every timed round trip of every run, in microseconds
 
     private LatencyRole(ChildArgs a)
     {
@@ -57,7 +73,7 @@ internal sealed unsafe class LatencyRole : IChildRole
                 int n = int.Parse(command[1], CultureInfo.InvariantCulture);
                 int warmup = int.Parse(command[2], CultureInfo.InvariantCulture);
                 if (_ping) reply.WriteLine(Ping(n, warmup));
-                else reply.WriteLine(FormattableString.Invariant($"done {Pong(n + warmup)}"));
+                else reply.WriteLine(FormattableString.Invariant($"done {Pong()}"));
                 break;
             case "idle" when !_ping && _channel is not null:
                 reply.WriteLine(FormattableString.Invariant($"idle {Idle(int.Parse(command[1], CultureInfo.InvariantCulture)):0.###}"));
@@ -70,7 +86,9 @@ internal sealed unsafe class LatencyRole : IChildRole
     private string Ping(int n, int warmup)
     {
         var samples = new long[n];
-        for (int i = 0; i < warmup; i++) RoundTrip(i);
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (!_warm && Stopwatch.GetElapsedTime(warmupStart) < FirstWarmup); i++) RoundTrip(i);
+        _warm = true;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < n; i++)
         {
@@ -79,9 +97,12 @@ internal sealed unsafe class LatencyRole : IChildRole
             samples[i] = Stopwatch.GetTimestamp() - start;
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        double[] us = [.. samples.Select(t => t * 1e6 / Stopwatch.Frequency).Order()];
+        RoundTrip(EndOfRun);
+        double[] round = [.. samples.Select(t => t * 1e6 / Stopwatch.Frequency).Order()];
+        _all.AddRange(round);
+        double[] us = [.. _all.Order()];
         return FormattableString.Invariant(
-            $"done {Stats.Percentile(us, 50):0.###} {Stats.Percentile(us, 99):0.###} {Stats.Percentile(us, 99.9):0.###} {us.Average():0.###} {allocated}");
+            $"done {Stats.Percentile(us, 50):0.###} {Stats.Percentile(us, 99):0.###} {Stats.Percentile(us, 99.9):0.###} {us.Average():0.###} {allocated} {Stats.Percentile(round, 50):0.###}");
     }
 
     private void RoundTrip(long sequence)
@@ -101,10 +122,11 @@ internal sealed unsafe class LatencyRole : IChildRole
         if (*(long*)_echo != sequence) throw new InvalidDataException($"echo {*(long*)_echo} for message {sequence}");
     }
 
-    private long Pong(int count)
+    /// <summary>Echoes until the message that ends the run (echoed too).</summary>
+    private long Pong()
     {
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < count; i++)
+        do
         {
             if (_channel is not null)
             {
@@ -117,6 +139,7 @@ internal sealed unsafe class LatencyRole : IChildRole
                 Posix.WriteAll(_fdOut, _echo, MessageSize);
             }
         }
+        while (*(long*)_echo != EndOfRun);
         return GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
     }
 

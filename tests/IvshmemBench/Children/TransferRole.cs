@@ -54,6 +54,7 @@ internal sealed unsafe class TransferRole : IChildRole
                 WaitMode = Enum.Parse<WaitMode>(a.String("mode", nameof(WaitMode.SpinThenBlock))),
                 Timeout = TimeSpan.FromMinutes(5),
             });
+            _channel.Producer.HotWindow = a.Long("hot-window", RingLayout.DefaultHotWindow);
             if (_transport == Transport.Ring)
             {
                 var stream = new RingStreamTransport(_channel.AsStream());

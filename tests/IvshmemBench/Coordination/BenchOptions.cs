@@ -15,6 +15,7 @@ internal sealed record BenchOptions
     public bool Latency { get; init; } = true;
     public bool Rate { get; init; } = true;
     public int LatencySamples { get; init; } = 100_000;
+    public int LatencyRounds { get; init; } = 10;
     public long Messages { get; init; } = 20_000_000;
     public int Batch { get; init; } = 256;
     public int IdleMs { get; init; } = 1000;
@@ -23,6 +24,7 @@ internal sealed record BenchOptions
     public long RegionSize { get; init; } = 64L << 20;
     public string RegionSource { get; init; } = "daemon";
     public Ivshmem.Ring.WaitMode RingWait { get; init; } = Ivshmem.Ring.WaitMode.SpinThenBlock;
+    public long RingHotWindow { get; init; } = Ivshmem.Ring.RingLayout.DefaultHotWindow;
     public string Pin { get; init; } = "auto";
     public string? JsonPath { get; init; }
     public string? OutDirectory { get; init; }
@@ -46,6 +48,9 @@ internal sealed record BenchOptions
           --transports LIST      of ring,ring-zero-copy,uds,pipe,tcp,memcpy (default: all)
           --only LIST            of throughput,latency,rate (default: all three)
           --latency-samples N    timed 64-byte round trips per transport and mode (default 100000)
+          --latency-rounds N     split them into N rounds, taken in turn by every pair except
+                                 busy-poll (measured alone first), so that load that comes and
+                                 goes meets all of them alike (default 10, --quick 2)
           --messages N           64-byte messages per message-rate run (default 20000000)
           --batch N              messages per publish and per release when batching (default 256)
           --idle-ms N            how long each ring wait mode's echoing peer is left idle for the
@@ -58,6 +63,9 @@ internal sealed record BenchOptions
                                  program, handing them a memfd and eventfds as ivshmemd would (self)
           --ring-wait MODE       how the ring's ends wait in the throughput runs: spin-then-block
                                  (default), block or busy-poll
+          --ring-hot-window SIZE how far into the ring a sender goes before it wraps early when its
+                                 receiver keeps up (default 1M, the library's; 0: only at the
+                                 ring's end; docs/ring.md, "The hot window")
           --pin auto|none|A,B    CPUs for the two processes of a pair (auto: 0 and 1 when there
                                  are two CPUs and taskset exists)
           --json FILE            write the results as JSON
@@ -75,7 +83,7 @@ internal sealed record BenchOptions
         var o = new BenchOptions();
         bool quick = args.Contains("--quick");
         if (quick)
-            o = o with { Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 10_000, Messages = 2_000_000, IdleMs = 500 };
+            o = o with { Repeat = 5, Sizes = Model.Sizes.Quick, LatencySamples = 10_000, LatencyRounds = 2, Messages = 2_000_000, IdleMs = 500 };
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -91,6 +99,7 @@ internal sealed record BenchOptions
                 "--transports" => o with { Transports = [.. List(Value()).Select(TransportNames.Parse).Distinct().Order()] },
                 "--only" => Only(o, List(Value())),
                 "--latency-samples" => o with { LatencySamples = Positive(arg, Value()) },
+                "--latency-rounds" => o with { LatencyRounds = Positive(arg, Value()) },
                 "--messages" => o with { Messages = Positive(arg, Value()) },
                 "--batch" => o with { Batch = Positive(arg, Value()) },
                 "--idle-ms" => o with { IdleMs = Positive(arg, Value()) },
@@ -99,6 +108,7 @@ internal sealed record BenchOptions
                 "--region-size" => o with { RegionSize = Model.Sizes.Parse(Value()) },
                 "--region" => o with { RegionSource = Value() },
                 "--ring-wait" => o with { RingWait = ParseWait(Value()) },
+                "--ring-hot-window" => o with { RingHotWindow = SizeOrZero(Value()) },
                 "--pin" => o with { Pin = Value() },
                 "--json" => o with { JsonPath = Value() },
                 "--out" => o with { OutDirectory = Value() },
@@ -130,6 +140,12 @@ internal sealed record BenchOptions
         "block" => Ivshmem.Ring.WaitMode.Block,
         "busy-poll" => Ivshmem.Ring.WaitMode.BusyPoll,
         _ => throw new ArgumentException($"--ring-wait '{value}': use spin-then-block, block or busy-poll"),
+    };
+
+    private static long SizeOrZero(string value) => value.Trim() switch
+    {
+        "0" => 0,
+        string size => Model.Sizes.Parse(size),
     };
 
     private static string[] List(string value) =>

@@ -92,8 +92,9 @@ internal static class Coordinator
         ["window"] = $"send/receive buffers of up to {Sizes.Label(o.WindowLimit)}",
         ["ring region"] = regions.Description,
         ["ring wait (throughput)"] = o.RingWait.ToString(),
+        ["ring hot window"] = o.RingHotWindow == 0 ? "none (wrap at the ring's end only)" : Sizes.Label(o.RingHotWindow),
         ["pinning"] = pinning.Describe(),
-        ["latency"] = string.Create(CultureInfo.InvariantCulture, $"{o.LatencySamples:N0} timed round trips per transport and mode"),
+        ["latency"] = string.Create(CultureInfo.InvariantCulture, $"{o.LatencySamples:N0} timed round trips per transport and mode, in {o.LatencyRounds} rounds taken in turn (busy-poll alone, first)"),
         ["message rate"] = string.Create(CultureInfo.InvariantCulture, $"{o.Messages:N0} messages per run, batch {o.Batch}"),
     };
 }

@@ -6,9 +6,12 @@ using Ivshmem.Ring;
 namespace Ivshmem.Bench.Coordination;
 
 /// <summary>
-/// Round trips of 64-byte messages: the ring in each wait mode (both ends in the same mode), then
-/// the three kernel transports with ordinary blocking reads. For each ring mode the echoing side is
-/// also left without messages for a while, and the CPU it burns meanwhile is measured.
+/// Round trips of 64-byte messages: the ring in each wait mode (both ends in the same mode) and the
+/// three kernel transports with ordinary blocking reads. Busy-poll runs alone first (its echoing side
+/// burns a CPU while it waits, which would slow every other pair); the others take their samples in
+/// rounds, in turn, so that load that comes and goes on a shared machine meets them all alike, and
+/// the ring's block mode and a pipe are compared within minutes, not a run apart. For each ring mode
+/// the echoing side is then left without messages for a while, and the CPU it burns is measured.
 /// </summary>
 internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pinning pinning, Action<string> progress)
 {
@@ -21,49 +24,134 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
 
     public void Run(BenchResults results)
     {
-        int samples = options.LatencySamples;
-        int warmup = Math.Max(1000, samples / 10);
-        if (options.Transports.Contains(Transport.Ring) || options.Transports.Contains(Transport.RingZeroCopy))
+        bool ring = options.Transports.Contains(Transport.Ring) || options.Transports.Contains(Transport.RingZeroCopy);
+        var resources = new List<IDisposable>();
+        var pairs = new List<Pair>();
+        try
         {
-            foreach (var (mode, name) in RingModes)
+            if (ring)
             {
-                using RegionPairing pairing = regions.Pair();
-                var values = new Dictionary<string, string> { ["transport"] = "ring", ["mode"] = mode.ToString() };
-                Measure(results, "ring", name, pairing.A, pairing.B, values, samples, warmup, idle: true);
+                foreach (var (mode, name) in RingModes)
+                {
+                    RegionPairing pairing = regions.Pair();
+                    resources.Add(pairing);
+                    var values = new Dictionary<string, string> { ["transport"] = "ring", ["mode"] = mode.ToString() };
+                    pairs.Add(Pair.Start("ring", name, pairing.A, pairing.B, values, pinning, idle: true));
+                    // Started one at a time: a busy-poll pair must not wait beside the others.
+                    if (mode == WaitMode.BusyPoll) Measure(pairs[^1], results, rounds: 1);
+                }
             }
+            foreach (Transport t in TransportNames.Kernel.Where(options.Transports.Contains))
+            {
+                KernelPair pair = KernelPair.ForRoundTrips(t);
+                resources.Add(pair);
+                pairs.Add(Pair.Start(t.Name(), "blocking", pair.A, pair.B, new Dictionary<string, string> { ["transport"] = t.Name() }, pinning, idle: false));
+            }
+            Measure(pairs.Where(p => p.Mode != "busy-poll").ToList(), results, options.LatencyRounds);
         }
-        foreach (Transport t in TransportNames.Kernel.Where(options.Transports.Contains))
+        finally
         {
-            using KernelPair pair = KernelPair.ForRoundTrips(t);
-            Measure(results, t.Name(), "blocking", pair.A, pair.B, new Dictionary<string, string> { ["transport"] = t.Name() }, samples, warmup, idle: false);
+            foreach (Pair p in pairs) p.Dispose();
+            foreach (IDisposable r in resources) r.Dispose();
         }
     }
 
-    private void Measure(BenchResults results, string transport, string mode, ChildEndpointArgs a, ChildEndpointArgs b,
-        Dictionary<string, string> values, int samples, int warmup, bool idle)
+    private void Measure(Pair pair, BenchResults results, int rounds)
     {
-        using Child pong = Child.Start(new ChildSpec($"{transport} {mode} pong", "pong", b, values, pinning.ReceiverCpu));
-        using Child ping = Child.Start(new ChildSpec($"{transport} {mode} ping", "ping", a, values, pinning.SenderCpu));
-        string command = FormattableString.Invariant($"run {samples} {warmup}");
-        pong.Send(command);
-        ping.Send(command);
-        string[] p = ping.Expect("done");
-        string[] q = pong.Expect("done");
-        var result = new LatencyResult(transport, mode, samples, D(p[1]), D(p[2]), D(p[3]), D(p[4]));
+        Measure([pair], results, rounds);
+        pair.Dispose();
+    }
+
+    private void Measure(List<Pair> pairs, BenchResults results, int rounds)
+    {
+        int perRound = Math.Max(1, options.LatencySamples / rounds);
+        int warmup = Math.Max(1000, perRound / 10);
+        for (int round = 0; round < rounds; round++)
+            foreach (Pair p in pairs) p.Run(perRound, warmup);
+        foreach (Pair p in pairs) Report(p, results, perRound * rounds);
+        if (rounds > 1) ReportBlockAgainstPipe(pairs);
+    }
+
+    private void Report(Pair p, BenchResults results, int samples)
+    {
+        string[] last = p.LastReply!;
+        var result = new LatencyResult(p.Transport, p.Mode, samples, D(last[1]), D(last[2]), D(last[3]), D(last[4]));
         results.Latency.Add(result);
-        results.Allocations.Add(new AllocationResult($"latency: {transport} {mode} ping loop", long.Parse(p[5], CultureInfo.InvariantCulture), samples));
-        string line = FormattableString.Invariant($"latency {transport} {mode}: p50 {result.P50Us:0.00} us, p99 {result.P99Us:0.00} us, p99.9 {result.P999Us:0.00} us");
-        if (idle)
+        results.Allocations.Add(new AllocationResult($"latency: {p.Transport} {p.Mode} ping loop", p.MaxAllocated, p.SamplesPerRun));
+        string line = FormattableString.Invariant($"latency {p.Transport} {p.Mode}: p50 {result.P50Us:0.00} us, p99 {result.P99Us:0.00} us, p99.9 {result.P999Us:0.00} us");
+        if (p.RoundP50s.Count > 1)
+            line += $" (p50 of each round: {string.Join(' ', p.RoundP50s.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))})";
+        if (p.Idle)
         {
-            pong.Send(FormattableString.Invariant($"idle {options.IdleMs}"));
-            double cpu = D(pong.Expect("idle")[1]);
-            results.IdleCpu.Add(new IdleCpuResult(mode, options.IdleMs / 1000.0, cpu));
+            double cpu = p.MeasureIdle(options.IdleMs);
+            results.IdleCpu.Add(new IdleCpuResult(p.Mode, options.IdleMs / 1000.0, cpu));
             line += FormattableString.Invariant($"; idle peer uses {cpu:0.#}% CPU");
         }
         progress(line);
-        ping.Quit();
-        pong.Quit();
+    }
+
+    /// <summary>The ratio that the interleaving is for, round by round: how the ring's block mode
+    /// and a pipe fared under the same moment's load.</summary>
+    private void ReportBlockAgainstPipe(List<Pair> pairs)
+    {
+        Pair? block = pairs.FirstOrDefault(p => p.Transport == "ring" && p.Mode == "block");
+        Pair? pipe = pairs.FirstOrDefault(p => p.Transport == "pipe");
+        if (block is null || pipe is null) return;
+        double[] ratios = [.. block.RoundP50s.Zip(pipe.RoundP50s, (b, q) => b / q)];
+        progress(FormattableString.Invariant(
+            $"latency ring block / pipe, p50 round by round: {string.Join(' ', ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}; no slower in {ratios.Count(r => r <= 1)} of {ratios.Length}"));
     }
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+
+    /// <summary>One ping and one pong child, kept for every round.</summary>
+    private sealed class Pair : IDisposable
+    {
+        private Child? _ping, _pong;
+
+        public required string Transport { get; init; }
+        public required string Mode { get; init; }
+        public required bool Idle { get; init; }
+        public List<double> RoundP50s { get; } = [];
+        public string[]? LastReply { get; private set; }
+        public long MaxAllocated { get; private set; }
+        public int SamplesPerRun { get; private set; }
+
+        public static Pair Start(string transport, string mode, ChildEndpointArgs a, ChildEndpointArgs b,
+            Dictionary<string, string> values, Pinning pinning, bool idle)
+        {
+            var pair = new Pair { Transport = transport, Mode = mode, Idle = idle };
+            pair._pong = Child.Start(new ChildSpec($"{transport} {mode} pong", "pong", b, values, pinning.ReceiverCpu));
+            pair._ping = Child.Start(new ChildSpec($"{transport} {mode} ping", "ping", a, values, pinning.SenderCpu));
+            return pair;
+        }
+
+        public void Run(int samples, int warmup)
+        {
+            string command = FormattableString.Invariant($"run {samples} {warmup}");
+            _pong!.Send(command);
+            _ping!.Send(command);
+            LastReply = _ping.Expect("done");
+            _pong.Expect("done");
+            MaxAllocated = Math.Max(MaxAllocated, long.Parse(LastReply[5], CultureInfo.InvariantCulture));
+            SamplesPerRun = samples;
+            RoundP50s.Add(D(LastReply[6]));
+        }
+
+        public double MeasureIdle(int ms)
+        {
+            _pong!.Send(FormattableString.Invariant($"idle {ms}"));
+            return D(_pong.Expect("idle")[1]);
+        }
+
+        public void Dispose()
+        {
+            if (_ping is null) return;
+            _ping.Quit();
+            _pong!.Quit();
+            _ping.Dispose();
+            _pong.Dispose();
+            _ping = _pong = null;
+        }
+    }
 }

@@ -79,6 +79,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
                 ["window"] = window.ToString(CultureInfo.InvariantCulture),
                 ["chunk"] = options.Chunk.ToString(CultureInfo.InvariantCulture),
                 ["mode"] = options.RingWait.ToString(),
+                ["hot-window"] = options.RingHotWindow.ToString(CultureInfo.InvariantCulture),
             };
             string name = transport.Name();
             if (transport == Transport.Memcpy)
