@@ -8,7 +8,7 @@ namespace Ivshmem.Bench.Tests;
 /// </summary>
 public sealed class BenchmarkSmokeTests : IDisposable
 {
-    private static readonly string[] Transports = ["ring", "ring-zero-copy", "uds", "pipe", "tcp", "memcpy"];
+    private static readonly string[] Transports = ["ring", "ring-zero-copy", "uds", "pipe", "tcp", "memcpy", "copy-pipeline"];
     private readonly string _directory = Directory.CreateTempSubdirectory("ivshmem-bench-smoke-").FullName;
 
     [Fact]
@@ -51,7 +51,9 @@ public sealed class BenchmarkSmokeTests : IDisposable
         Assert.Equal(["unbatched", "batched"], rates);
         Assert.All(root.GetProperty("message_rate").EnumerateArray(), r => Assert.True(r.GetProperty("million_per_s").GetDouble() > 0));
 
-        Assert.Single(root.GetProperty("ratios").GetProperty("throughput").EnumerateArray());
+        JsonElement ratios = Assert.Single(root.GetProperty("ratios").GetProperty("throughput").EnumerateArray());
+        Assert.True(ratios.GetProperty("copy_pipeline_over_memcpy").GetDouble() > 0);
+        Assert.True(ratios.GetProperty("ring_over_copy_pipeline").GetDouble() > 0);
         // Nothing per transfer, round trip or message: at most a ring process's one-time 40 bytes on its
         // first wait, while 200 round trips or 20,000 messages at even one object each would be kilobytes.
         JsonElement[] allocations = [.. root.GetProperty("allocations").EnumerateArray()];

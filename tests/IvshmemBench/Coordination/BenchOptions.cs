@@ -45,7 +45,7 @@ internal sealed record BenchOptions
           --big-repeat N         timed transfers for 1 GB and more (default: as --repeat)
           --warmup N             untimed transfers before them, each fully checksummed (default 1)
           --sizes LIST           e.g. 16K,2M,1G (1024-based; default: all of the paper's Table IV)
-          --transports LIST      of ring,ring-zero-copy,uds,pipe,tcp,memcpy (default: all)
+          --transports LIST      of ring,ring-zero-copy,uds,pipe,tcp,memcpy,copy-pipeline (default: all)
           --only LIST            of throughput,latency,rate (default: all three)
           --latency-samples N    timed 64-byte round trips per transport and mode (default 100000)
           --latency-rounds N     split them into N rounds, taken in turn by every pair except

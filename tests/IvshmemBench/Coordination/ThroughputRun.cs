@@ -84,6 +84,12 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             string name = transport.Name();
             if (transport == Transport.Memcpy)
                 return new Lane(transport, Child.Start(new ChildSpec("memcpy", "memcpy", ChildEndpointArgs.None, values, pinning.SenderCpu)), null, null, options.Verbose);
+            if (transport == Transport.CopyPipeline)
+            {
+                // One process, not pinned as a whole: its two threads pin themselves to the pair's CPUs.
+                if (pinning.SenderCpu is int s && pinning.ReceiverCpu is int r) values["cpus"] = FormattableString.Invariant($"{s},{r}");
+                return new Lane(transport, Child.Start(new ChildSpec("copy-pipeline", "pipeline", ChildEndpointArgs.None, values, null)), null, null, options.Verbose);
+            }
 
             IDisposable resources;
             ChildEndpointArgs a, b;

@@ -1,7 +1,12 @@
 namespace Ivshmem.Bench.Model;
 
 /// <summary>The ring against the others at one size, from medians measured in the same run.</summary>
-internal sealed record SizeRatios(long SizeBytes, string? BestKernel, double? RingOverBestKernel, double? ZeroCopyOverBestKernel, double? RingOverMemcpy, double? ZeroCopyOverMemcpy);
+/// <param name="PipelineOverMemcpy">The two-core copy pipeline (no ring, no checks) over one memcpy:
+/// what any transport that copies in and out could reach against the memcpy target.</param>
+/// <param name="RingOverPipeline">The copying ring over that pipeline: how much of the two cores'
+/// copying the ring keeps.</param>
+internal sealed record SizeRatios(long SizeBytes, string? BestKernel, double? RingOverBestKernel, double? ZeroCopyOverBestKernel, double? RingOverMemcpy, double? ZeroCopyOverMemcpy,
+    double? PipelineOverMemcpy = null, double? RingOverPipeline = null);
 
 internal static class Ratios
 {
@@ -13,12 +18,13 @@ internal static class Ratios
             ThroughputResult? ring = results.Find(Transport.Ring, size);
             ThroughputResult? zeroCopy = results.Find(Transport.RingZeroCopy, size);
             ThroughputResult? memcpy = results.Find(Transport.Memcpy, size);
+            ThroughputResult? pipeline = results.Find(Transport.CopyPipeline, size);
             ThroughputResult? best = TransportNames.Kernel
                 .Select(t => results.Find(t, size))
                 .Where(r => r is not null)
                 .MaxBy(r => r!.Median);
             list.Add(new SizeRatios(size, best?.Transport.Name(),
-                Over(ring, best), Over(zeroCopy, best), Over(ring, memcpy), Over(zeroCopy, memcpy)));
+                Over(ring, best), Over(zeroCopy, best), Over(ring, memcpy), Over(zeroCopy, memcpy), Over(pipeline, memcpy), Over(ring, pipeline)));
         }
         return list;
     }

@@ -15,6 +15,9 @@ internal enum Transport
     Tcp,
     /// <summary>Not a transport: one thread copying the same bytes from one buffer to another, the ceiling.</summary>
     Memcpy,
+    /// <summary>Not a transport: two threads on the pair's two CPUs copying in and out through a
+    /// small buffer with nothing else between them, the ceiling of any transport that copies twice.</summary>
+    CopyPipeline,
 }
 
 internal static class TransportNames
@@ -32,6 +35,7 @@ internal static class TransportNames
         Transport.Pipe => "pipe",
         Transport.Tcp => "tcp",
         Transport.Memcpy => "memcpy",
+        Transport.CopyPipeline => "copy-pipeline",
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 

@@ -13,6 +13,16 @@ internal static unsafe class Posix
 {
     private const int EINTR = 4;
 
+    /// <summary>Pins the calling thread to <paramref name="cpu"/> (Tmds.LibC has no sched_setaffinity).</summary>
+    public static void PinThisThread(int cpu)
+    {
+        ulong mask = 1UL << cpu;
+        if (sched_setaffinity(0, sizeof(ulong), &mask) != 0) throw Error($"sched_setaffinity to CPU {cpu}");
+    }
+
+    [DllImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static extern int sched_setaffinity(int pid, nuint cpusetsize, ulong* mask);
+
     /// <summary>Writes all of <paramref name="data"/> to a blocking fd.</summary>
     public static void WriteAll(int fd, byte* data, long length)
     {

@@ -21,6 +21,7 @@ internal static class ChartWriter
         [Transport.Pipe] = new Color(0x2C, 0xA0, 0x2C),
         [Transport.Tcp] = new Color(0x94, 0x67, 0xBD),
         [Transport.Memcpy] = new Color(0x44, 0x44, 0x44),
+        [Transport.CopyPipeline] = new Color(0x99, 0x99, 0x99),
     };
 
     /// <summary>Writes <paramref name="basePath"/>.png and .svg; returns the two paths.</summary>
@@ -35,7 +36,12 @@ internal static class ChartWriter
                 points.Select(p => Math.Log10(p.SizeBytes)).ToArray(),
                 points.Select(p => Math.Log10(p.Median)).ToArray(),
                 Colours[t]);
-            s.LegendText = t == Transport.Memcpy ? "memcpy, one thread (this run)" : $"{t.Name()} (this run)";
+            s.LegendText = t switch
+            {
+                Transport.Memcpy => "memcpy, one thread (this run)",
+                Transport.CopyPipeline => "copy in and out on two cores, nothing else (this run)",
+                _ => $"{t.Name()} (this run)",
+            };
             s.LineWidth = 2;
             s.MarkerSize = 6;
         }

@@ -81,6 +81,8 @@ internal static class JsonReport
             Ratio(w, "ring_zero_copy_over_best_kernel", r.ZeroCopyOverBestKernel);
             Ratio(w, "ring_over_memcpy", r.RingOverMemcpy);
             Ratio(w, "ring_zero_copy_over_memcpy", r.ZeroCopyOverMemcpy);
+            Ratio(w, "copy_pipeline_over_memcpy", r.PipelineOverMemcpy);
+            Ratio(w, "ring_over_copy_pipeline", r.RingOverPipeline);
         });
         Ratio(w, "latency_spin_then_block_over_busy_poll_p50", Ratios.SpinThenBlockOverBusyPoll(results));
         w.WriteEndObject();

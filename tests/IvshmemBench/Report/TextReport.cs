@@ -95,9 +95,10 @@ internal static class TextReport
 
     private static Table RatioTable(BenchResults results)
     {
-        var t = new Table("size", "best kernel", "ring / best kernel", "zero-copy / best kernel", "ring / memcpy", "zero-copy / memcpy");
+        var t = new Table("size", "best kernel", "ring / best kernel", "zero-copy / best kernel", "ring / memcpy", "zero-copy / memcpy", "copy-pipeline / memcpy", "ring / copy-pipeline");
         foreach (SizeRatios r in Ratios.Throughput(results))
-            t.Add(Sizes.Label(r.SizeBytes), r.BestKernel ?? "-", X(r.RingOverBestKernel), X(r.ZeroCopyOverBestKernel), X(r.RingOverMemcpy), X(r.ZeroCopyOverMemcpy));
+            t.Add(Sizes.Label(r.SizeBytes), r.BestKernel ?? "-", X(r.RingOverBestKernel), X(r.ZeroCopyOverBestKernel), X(r.RingOverMemcpy), X(r.ZeroCopyOverMemcpy),
+                X(r.PipelineOverMemcpy), X(r.RingOverPipeline));
         return t;
     }
 
