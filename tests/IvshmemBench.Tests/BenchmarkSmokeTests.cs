@@ -40,7 +40,7 @@ public sealed class BenchmarkSmokeTests : IDisposable
         }
 
         string[] latency = [.. root.GetProperty("latency").EnumerateArray().Select(l => $"{l.GetProperty("transport").GetString()}/{l.GetProperty("mode").GetString()}")];
-        Assert.Equal(["ring/busy-poll", "ring/block", "ring/spin-then-block", "uds/blocking", "pipe/blocking", "tcp/blocking"], latency);
+        Assert.Equal(["ring/busy-poll", "ring/block", "ring/spin-then-block", "uds/blocking", "pipe/blocking", "tcp/blocking", "eventfd/epoll"], latency);
         foreach (JsonElement l in root.GetProperty("latency").EnumerateArray())
         {
             double p50 = l.GetProperty("p50_us").GetDouble(), p99 = l.GetProperty("p99_us").GetDouble(), p999 = l.GetProperty("p999_us").GetDouble();

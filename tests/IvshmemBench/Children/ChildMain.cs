@@ -24,6 +24,7 @@ internal static class ChildMain
                 "xfer" => TransferRole.Create(a),
                 "memcpy" => new MemcpyRole(a),
                 "pipeline" => new CopyPipelineRole(a),
+                "ping" or "pong" when a.String("transport") == DoorbellRole.TransportName => new DoorbellRole(a),
                 "ping" or "pong" => LatencyRole.Create(a),
                 "rate-send" or "rate-recv" => new RateRole(a),
                 _ => throw new ArgumentException($"unknown child role '{a.Role}'"),

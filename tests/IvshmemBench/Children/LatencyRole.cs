@@ -41,7 +41,7 @@ internal sealed unsafe class LatencyRole : IChildRole
     private readonly int _fdIn = -1, _fdOut = -1;
     private readonly byte* _message;
     private readonly byte* _echo;
-    private readonly List<double> _all = [];   // every timed round trip of every run, in microseconds
+    private readonly RoundTripSamples _samples = new();
 
     private LatencyRole(ChildArgs a)
     {
@@ -98,11 +98,7 @@ internal sealed unsafe class LatencyRole : IChildRole
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         RoundTrip(EndOfRun);
-        double[] round = [.. samples.Select(t => t * 1e6 / Stopwatch.Frequency).Order()];
-        _all.AddRange(round);
-        double[] us = [.. _all.Order()];
-        return FormattableString.Invariant(
-            $"done {Stats.Percentile(us, 50):0.###} {Stats.Percentile(us, 99):0.###} {Stats.Percentile(us, 99.9):0.###} {us.Average():0.###} {allocated} {Stats.Percentile(round, 50):0.###}");
+        return _samples.Add(samples, allocated);
     }
 
     private void RoundTrip(long sequence)

@@ -59,10 +59,27 @@ internal sealed class KernelPair : IDisposable
         return pair;
     }
 
+    /// <summary>Two eventfds for the doorbell-only round trip (<see cref="Children.DoorbellRole"/>):
+    /// A rings B's (<c>fd-out</c>) and sleeps on its own (<c>fd-in</c>), and B the other way.</summary>
+    public static KernelPair ForDoorbells()
+    {
+        var pair = new KernelPair();
+        int toB = pair.Track1(Posix.EventFd()), toA = pair.Track1(Posix.EventFd());
+        pair.A = Fds(("fd-out", toB), ("fd-in", toA));
+        pair.B = Fds(("fd-out", toA), ("fd-in", toB));
+        return pair;
+    }
+
     public void Dispose()
     {
         foreach (int fd in _fds) Posix.Close(fd);
         foreach (Socket s in _sockets) s.Dispose();
+    }
+
+    private int Track1(int fd)
+    {
+        _fds.Add(fd);
+        return fd;
     }
 
     private (int, int) Track((int, int) fds)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ivshmem.Bench.Children;
 using Ivshmem.Bench.Model;
 using Ivshmem.Bench.Ring;
 using Ivshmem.Ring;
@@ -6,8 +7,9 @@ using Ivshmem.Ring;
 namespace Ivshmem.Bench.Coordination;
 
 /// <summary>
-/// Round trips of 64-byte messages: the ring in each wait mode (both ends in the same mode) and the
-/// three kernel transports with ordinary blocking reads. Busy-poll runs alone first (its echoing side
+/// Round trips of 64-byte messages: the ring in each wait mode (both ends in the same mode), the
+/// three kernel transports with ordinary blocking reads, and the ring's doorbell alone (eventfd and
+/// epoll, no message: <see cref="DoorbellRole"/>). Busy-poll runs alone first (its echoing side
 /// burns a CPU while it waits, which would slow every other pair); the others take their samples in
 /// rounds, in turn, so that load that comes and goes on a shared machine meets them all alike, and
 /// the ring's block mode and a pipe are compared within minutes, not a run apart. For each ring mode
@@ -46,6 +48,15 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
                 KernelPair pair = KernelPair.ForRoundTrips(t);
                 resources.Add(pair);
                 pairs.Add(Pair.Start(t.Name(), "blocking", pair.A, pair.B, new Dictionary<string, string> { ["transport"] = t.Name() }, pinning, idle: false));
+            }
+            if (ring)
+            {
+                // The ring's block-mode wake-up alone, for what the ring adds to it (docs/ring.md,
+                // "The wake-up path").
+                KernelPair doorbells = KernelPair.ForDoorbells();
+                resources.Add(doorbells);
+                pairs.Add(Pair.Start(DoorbellRole.TransportName, "epoll", doorbells.A, doorbells.B,
+                    new Dictionary<string, string> { ["transport"] = DoorbellRole.TransportName }, pinning, idle: false));
             }
             Measure(pairs.Where(p => p.Mode != "busy-poll").ToList(), results, options.LatencyRounds);
         }
@@ -90,16 +101,19 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
         progress(line);
     }
 
-    /// <summary>The ratio that the interleaving is for, round by round: how the ring's block mode
-    /// and a pipe fared under the same moment's load.</summary>
+    /// <summary>The ratios that the interleaving is for, round by round: how the ring's block mode, and
+    /// its doorbell alone, fared against a pipe under the same moment's load.</summary>
     private void ReportBlockAgainstPipe(List<Pair> pairs)
     {
-        Pair? block = pairs.FirstOrDefault(p => p.Transport == "ring" && p.Mode == "block");
         Pair? pipe = pairs.FirstOrDefault(p => p.Transport == "pipe");
-        if (block is null || pipe is null) return;
-        double[] ratios = [.. block.RoundP50s.Zip(pipe.RoundP50s, (b, q) => b / q)];
-        progress(FormattableString.Invariant(
-            $"latency ring block / pipe, p50 round by round: {string.Join(' ', ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}; no slower in {ratios.Count(r => r <= 1)} of {ratios.Length}"));
+        if (pipe is null) return;
+        foreach (Pair? p in new[] { pairs.FirstOrDefault(p => p.Transport == "ring" && p.Mode == "block"), pairs.FirstOrDefault(p => p.Transport == DoorbellRole.TransportName) })
+        {
+            if (p is null) continue;
+            double[] ratios = [.. p.RoundP50s.Zip(pipe.RoundP50s, (b, q) => b / q)];
+            progress(FormattableString.Invariant(
+                $"latency {p.Transport} {p.Mode} / pipe, p50 round by round: {string.Join(' ', ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}; no slower in {ratios.Count(r => r <= 1)} of {ratios.Length}"));
+        }
     }
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);

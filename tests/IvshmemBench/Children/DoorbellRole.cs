@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace Ivshmem.Bench.Children;
+
+/// <summary>
+/// The ring's block-mode wake-up without the ring: each side rings the other's eventfd (write(2) of
+/// 1) and sleeps in epoll_wait on its own, edge-triggered and never read, as the ring's
+/// <c>EventFdWaiter</c> does; no message, no shared memory, no .NET waiter around the two syscalls.
+/// What the ring's block-mode round trip cannot go below with eventfd doorbells, measured beside the
+/// pipe in the same rounds (docs/ring.md, "The wake-up path"). Commands as <see cref="LatencyRole"/>,
+/// except that the warm-up is WARMUP round trips (nothing here is compiled again while it runs) and
+/// pong is told the count: there is no message to carry an end mark.
+/// </summary>
+internal sealed unsafe class DoorbellRole : IChildRole
+{
+    /// <summary>Its name in the latency table and in the child's arguments.</summary>
+    public const string TransportName = "eventfd";
+
+    private readonly bool _ping;
+    private readonly int _ring;     // the other side's eventfd
+    private readonly int _epoll;    // on this side's eventfd
+    private readonly RoundTripSamples _samples = new();
+
+    public DoorbellRole(ChildArgs a)
+    {
+        _ping = a.Role == "ping";
+        _ring = a.Int("fd-out");
+        _epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (_epoll < 0) throw new IOException($"epoll_create1: errno {errno}");
+        var ev = new epoll_event { events = EPOLLIN | EPOLLET };
+        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, a.Int("fd-in"), &ev) != 0) throw new IOException($"epoll_ctl: errno {errno}");
+    }
+
+    public void Handle(string[] command, TextWriter reply)
+    {
+        if (command[0] != "run") throw new ArgumentException($"unknown command '{string.Join(' ', command)}'");
+        int n = int.Parse(command[1], CultureInfo.InvariantCulture);
+        int warmup = int.Parse(command[2], CultureInfo.InvariantCulture);
+        if (!_ping)
+        {
+            for (int i = 0; i < n + warmup; i++)
+            {
+                Sleep();
+                Ring();
+            }
+            reply.WriteLine("done 0");
+            return;
+        }
+        var samples = new long[n];
+        for (int i = 0; i < warmup; i++) RoundTrip();
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < n; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            RoundTrip();
+            samples[i] = Stopwatch.GetTimestamp() - start;
+        }
+        reply.WriteLine(_samples.Add(samples, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore));
+    }
+
+    private void RoundTrip()
+    {
+        Ring();
+        Sleep();
+    }
+
+    private void Ring()
+    {
+        ulong one = 1;
+        if (write(_ring, &one, 8) != 8) throw new IOException($"write to eventfd {_ring}: errno {errno}");
+    }
+
+    private void Sleep()
+    {
+        epoll_event ev;
+        while (true)
+        {
+            int got = epoll_wait(_epoll, &ev, 1, 10_000);
+            if (got == 1) return;
+            if (got == 0) throw new TimeoutException("no doorbell within 10 s");
+            if (errno != EINTR) throw new IOException($"epoll_wait: errno {errno}");
+        }
+    }
+
+    public void Dispose() => close(_epoll);
+}
