@@ -52,8 +52,9 @@ public sealed class BenchmarkSmokeTests : IDisposable
         Assert.All(root.GetProperty("message_rate").EnumerateArray(), r => Assert.True(r.GetProperty("million_per_s").GetDouble() > 0));
 
         JsonElement ratios = Assert.Single(root.GetProperty("ratios").GetProperty("throughput").EnumerateArray());
-        Assert.True(ratios.GetProperty("copy_pipeline_over_memcpy").GetDouble() > 0);
-        Assert.True(ratios.GetProperty("ring_over_copy_pipeline").GetDouble() > 0);
+        // Written as numbers (rounded: one 16 KB transfer on a busy machine can round to 0.00).
+        Assert.Equal(JsonValueKind.Number, ratios.GetProperty("copy_pipeline_over_memcpy").ValueKind);
+        Assert.Equal(JsonValueKind.Number, ratios.GetProperty("ring_over_copy_pipeline").ValueKind);
         // Nothing per transfer, round trip or message: at most a ring process's one-time 40 bytes on its
         // first wait, while 200 round trips or 20,000 messages at even one object each would be kilobytes.
         JsonElement[] allocations = [.. root.GetProperty("allocations").EnumerateArray()];
