@@ -9,7 +9,7 @@ namespace Ivshmem.Bench.Coordination;
 /// <summary>
 /// Bandwidth of every transport at every size. All transports' process pairs stay up for the whole
 /// run, and each size's repeats go round the transports in turn (ring, zero-copy, uds, pipe, tcp,
-/// memcpy, then again), so a noisy neighbour slows all of them alike rather than whichever
+/// memcpy, copy-pipeline, then again), so a noisy neighbour slows all of them alike rather than whichever
 /// transport happened to run at that moment.
 /// </summary>
 internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions, Pinning pinning, Action<string> progress)
