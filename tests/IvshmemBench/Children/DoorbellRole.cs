@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using Ivshmem.Bench.Native;
 
 namespace Ivshmem.Bench.Children;
 
@@ -28,10 +27,7 @@ internal sealed unsafe class DoorbellRole : IChildRole
     {
         _ping = a.Role == "ping";
         _ring = a.Int("fd-out");
-        _epoll = epoll_create1(EPOLL_CLOEXEC);
-        if (_epoll < 0) throw new IOException($"epoll_create1: errno {errno}");
-        var ev = new epoll_event { events = EPOLLIN | EPOLLET };
-        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, a.Int("fd-in"), &ev) != 0) throw new IOException($"epoll_ctl: errno {errno}");
+        _epoll = Posix.EpollEdgeTriggered(a.Int("fd-in"));
     }
 
     public void Handle(string[] command, TextWriter reply)
@@ -70,20 +66,13 @@ internal sealed unsafe class DoorbellRole : IChildRole
     private void Ring()
     {
         ulong one = 1;
-        if (write(_ring, &one, 8) != 8) throw new IOException($"write to eventfd {_ring}: errno {errno}");
+        Posix.WriteAll(_ring, (byte*)&one, sizeof(ulong));
     }
 
     private void Sleep()
     {
-        epoll_event ev;
-        while (true)
-        {
-            int got = epoll_wait(_epoll, &ev, 1, 10_000);
-            if (got == 1) return;
-            if (got == 0) throw new TimeoutException("no doorbell within 10 s");
-            if (errno != EINTR) throw new IOException($"epoll_wait: errno {errno}");
-        }
+        if (!Posix.EpollWaitOne(_epoll, 10_000)) throw new TimeoutException("no doorbell within 10 s");
     }
 
-    public void Dispose() => close(_epoll);
+    public void Dispose() => Posix.Close(_epoll);
 }

@@ -20,6 +20,33 @@ internal static unsafe class Posix
         if (sched_setaffinity(0, sizeof(ulong), &mask) != 0) throw Error($"sched_setaffinity to CPU {cpu}");
     }
 
+    /// <summary>An epoll instance watching <paramref name="fd"/> for input, edge-triggered (as the
+    /// ring's <c>EventFdWaiter</c> watches its eventfds).</summary>
+    public static int EpollEdgeTriggered(int fd)
+    {
+        int epoll = Check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
+        var ev = new epoll_event { events = EPOLLIN | EPOLLET };
+        if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) != 0)
+        {
+            IOException error = Error($"epoll_ctl adding fd {fd}");
+            Close(epoll);
+            throw error;
+        }
+        return epoll;
+    }
+
+    /// <summary>One epoll_wait for one event; false on timeout. EINTR is retried.</summary>
+    public static bool EpollWaitOne(int epoll, int timeoutMs)
+    {
+        epoll_event ev;
+        while (true)
+        {
+            int got = epoll_wait(epoll, &ev, 1, timeoutMs);
+            if (got >= 0) return got == 1;
+            if (Errno() != EINTR) throw Error($"epoll_wait on {epoll}");
+        }
+    }
+
     [DllImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static extern int sched_setaffinity(int pid, nuint cpusetsize, ulong* mask);
 

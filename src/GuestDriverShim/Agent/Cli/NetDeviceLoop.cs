@@ -17,7 +17,7 @@ internal static class NetDeviceLoop
     public static int Run(AgentContext context, NetOptions options, CancellationToken cancellationToken)
     {
         GuestDeviceOptions deviceOptions = context.GuestDeviceOptions();
-        IvshmemEndpoint? endpoint = null;
+        GuestDevice? endpoint = null;
         try
         {
             // A device there at the start is opened as every command opens it, and a failure is an
@@ -26,7 +26,7 @@ internal static class NetDeviceLoop
             if (deviceOptions.Device is { } wanted ? present.Any(d => d.Address == PciAddress.Parse(wanted)) : present.Count > 0)
                 endpoint = GuestDevice.Open(deviceOptions);
             using NetAgent agent = NetAgent.Start(options, context.Report, endpoint?.Region.Geometry.MaxPayload);
-            GuestAccess? lastAccess = (endpoint as GuestDevice)?.Access;
+            GuestAccess? lastAccess = endpoint?.Access;
             PciAddress? departed = null;
             string why = "waiting for an ivshmem device: there is none yet (it may be hot-added)";
             while (!cancellationToken.IsCancellationRequested)
@@ -41,22 +41,22 @@ internal static class NetDeviceLoop
                     try { agent.Attach(endpoint); }
                     catch (ArgumentException e)
                     {
-                        context.Report($"cannot use the ivshmem device {((GuestDevice)endpoint).Info.Address}: {e.Message}; waiting for another");
+                        context.Report($"cannot use the ivshmem device {endpoint.Info.Address}: {e.Message}; waiting for another");
                         // Not this one again until it is unplugged and added anew.
-                        departed = ((GuestDevice)endpoint).Info.Address;
+                        departed = endpoint.Info.Address;
                         endpoint.Dispose();
                         endpoint = null;
                         continue;
                     }
                     if (addedAt != 0)
-                        context.Report($"{((GuestDevice)endpoint).Info.Address} opened ({((GuestDevice)endpoint).Access.ToString().ToLowerInvariant()}) and joined {System.Diagnostics.Stopwatch.GetElapsedTime(addedAt).TotalMilliseconds:0} ms after its uevent");
+                        context.Report($"{endpoint.Info.Address} opened ({endpoint.Access.ToString().ToLowerInvariant()}) and joined {System.Diagnostics.Stopwatch.GetElapsedTime(addedAt).TotalMilliseconds:0} ms after its uevent");
                 }
                 else
                 {
                     agent.Attach(endpoint);
                 }
                 NetRunEnd end = agent.Run(cancellationToken);
-                var device = (GuestDevice)endpoint;
+                GuestDevice device = endpoint;
                 lastAccess = device.Access;
                 departed = device.Info.Address;
                 // Unmaps every BAR and closes device, group and container: the unplug completes now.
@@ -79,7 +79,7 @@ internal static class NetDeviceLoop
     /// used through VFIO, or (with neither) when the vfio-pci driver is loaded: the machine was set
     /// up for it. A device that cannot be opened is reported and the wait goes on.
     /// </summary>
-    private static IvshmemEndpoint? TryOpen(AgentContext context, DeviceArrival arrival, GuestDeviceOptions options, GuestAccess? lastAccess,
+    private static GuestDevice? TryOpen(AgentContext context, DeviceArrival arrival, GuestDeviceOptions options, GuestAccess? lastAccess,
         TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (arrival.Wait(timeout, cancellationToken) is not { } found) return null;

@@ -211,7 +211,8 @@ internal sealed partial class NetAgent : IDisposable
     /// may wait up to the time it is given) and answers 'net status' meanwhile. Returns the endpoint,
     /// or null when <paramref name="cancellationToken"/> fires first.
     /// </summary>
-    public IvshmemEndpoint? WaitForEndpoint(Func<TimeSpan, IvshmemEndpoint?> tryOpen, string why, CancellationToken cancellationToken)
+    public TEndpoint? WaitForEndpoint<TEndpoint>(Func<TimeSpan, TEndpoint?> tryOpen, string why, CancellationToken cancellationToken)
+        where TEndpoint : IvshmemEndpoint
     {
         _waitingFor = why;
         _log(why);
@@ -219,7 +220,7 @@ internal sealed partial class NetAgent : IDisposable
         {
             AnswerStatusRequests();
             while (_controlWake.CurrentCount > 0) _controlWake.Wait(0, CancellationToken.None);
-            IvshmemEndpoint? endpoint;
+            TEndpoint? endpoint;
             try { endpoint = tryOpen(NetTimings.ControlTick); }
             catch (OperationCanceledException) { break; }
             if (endpoint is not null) return endpoint;
