@@ -70,7 +70,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         // Stop b's net: both sides' routes go, the connection carries on over the veth pair.
         var clock = Stopwatch.StartNew();
         Assert.Equal(0, b.Terminate());
-        WaitFor(() => pair.A.NetRoutes().Length == 0, TimeSpan.FromSeconds(1), $"a's routes to b were still there 1 s after b's net stopped:\n{pair.A.NetRoutes()}");
+        WaitFor(() => pair.A.NetRoutes().Length == 0, SwitchLimit, $"a's routes to b were still there {SwitchLimit.TotalSeconds} s after b's net stopped:\n{pair.A.NetRoutes()}");
         output.WriteLine($"a's routes gone {clock.ElapsedMilliseconds} ms after SIGTERM to b (b exited in that time too)");
         Assert.Equal("", pair.B.NetRoutes());
         Assert.False(pair.B.DeviceExists(pair.B.Tun), "b's TUN device is still there after it exited");
@@ -102,7 +102,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         var (pair, a, b) = (rig.Pair, rig.A, rig.B);
         var clock = Stopwatch.StartNew();
         b.Kill();
-        WaitFor(() => pair.A.NetRoutes().Length == 0, TimeSpan.FromSeconds(1), "a's routes to b were still there 1 s after b was killed");
+        WaitFor(() => pair.A.NetRoutes().Length == 0, SwitchLimit, $"a's routes to b were still there {SwitchLimit.TotalSeconds} s after b was killed");
         output.WriteLine($"a's routes gone {clock.ElapsedMilliseconds} ms after SIGKILL to b");
         Assert.Equal("", pair.B.NetRoutes());
         Assert.False(pair.B.DeviceExists(pair.B.Tun), "the kernel did not remove b's TUN device with its process");
@@ -131,7 +131,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
     }
 
     [NetFact]
-    public void APeerWhoseNetHangsLosesItsRoutesWithinASecondAndGetsThemBackWhenItAnswers()
+    public void APeerWhoseNetHangsLosesItsRoutesForThatReasonAndGetsThemBackWhenItAnswers()
     {
         // As a guest's agent that stops answering while its VM stays in the peer table: only the
         // heartbeats can tell.
@@ -139,7 +139,7 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         var (pair, a, b) = (rig.Pair, rig.A, rig.B);
         var clock = Stopwatch.StartNew();
         b.Signal(Tmds.Linux.LibC.SIGSTOP);
-        WaitFor(() => pair.A.NetRoutes().Length == 0, TimeSpan.FromSeconds(1), "a's routes to b were still there 1 s after b's net stopped answering");
+        WaitFor(() => pair.A.NetRoutes().Length == 0, SwitchLimit, $"a's routes to b were still there {SwitchLimit.TotalSeconds} s after b's net stopped answering");
         output.WriteLine($"a's routes gone {clock.ElapsedMilliseconds} ms after b's net stopped answering");
         a.WaitFor("is down: no answer for 0.4 s");
         // Meanwhile a reaches b over the network (b's own routes are still there, its net frozen:
@@ -159,6 +159,13 @@ public sealed class NetNamespaceTests(ITestOutputHelper output)
         Assert.Equal(1, code);
         Assert.Contains("no 'ivshmem-agent net' runs with the TUN device ivnone0", error);
     }
+
+    // How long a switch to the network may take before a test calls it lost. The switch itself is
+    // measured and printed (a few hundred ms on a quiet machine: 0.4 s without heartbeats, then the
+    // route change); the limit is wider because CI runs these beside software-emulated guests on two
+    // cores, where the agent's timer thread can wait its turn for a second (the CI run of stop 17
+    // saw 1.07 s). What the tests assert is that the routes go, for the stated reason.
+    private static readonly TimeSpan SwitchLimit = TimeSpan.FromSeconds(5);
 
     internal static void WaitFor(Func<bool> condition, TimeSpan limit, string failure)
     {
