@@ -37,16 +37,23 @@ internal sealed unsafe class DoorbellRole : IChildRole
         int warmup = int.Parse(command[2], CultureInfo.InvariantCulture);
         if (!_ping)
         {
-            for (int i = 0; i < n + warmup; i++)
+            for (int i = 0; i < warmup; i++)
             {
                 Sleep();
                 Ring();
             }
-            reply.WriteLine("done 0");
+            ThreadUsage from = ThreadUsage.Now();
+            for (int i = 0; i < n; i++)
+            {
+                Sleep();
+                Ring();
+            }
+            reply.WriteLine($"done 0 {(ThreadUsage.Now() - from).Format()}");
             return;
         }
         var samples = new long[n];
         for (int i = 0; i < warmup; i++) RoundTrip();
+        ThreadUsage usageBefore = ThreadUsage.Now();
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < n; i++)
         {
@@ -54,7 +61,8 @@ internal sealed unsafe class DoorbellRole : IChildRole
             RoundTrip();
             samples[i] = Stopwatch.GetTimestamp() - start;
         }
-        reply.WriteLine(_samples.Add(samples, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        reply.WriteLine(_samples.Add(samples, allocated, ThreadUsage.Now() - usageBefore));
     }
 
     private void RoundTrip()

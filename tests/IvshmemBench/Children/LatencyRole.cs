@@ -14,9 +14,11 @@ namespace Ivshmem.Bench.Children;
 /// Command <c>run N WARMUP</c>: WARMUP untimed round trips (the first run goes on warming up until
 /// <see cref="FirstWarmup"/> has passed), then N timed one by one, then one round trip with the
 /// sequence number -1 that tells pong the run is over; ping answers "done P50 P99 P999 MEAN
-/// ALLOCATED ROUND_P50" (microseconds, over every timed round trip of every run so far, so that a
-/// coordinator can interleave runs of several pairs; bytes allocated during this timed loop; the p50
-/// of this run alone), pong "done ALLOCATED". Command <c>idle MS</c> (ring pong only): waits MS
+/// ALLOCATED ROUND_P50 USAGE" (microseconds, over every timed round trip of every run so far, so that
+/// a coordinator can interleave runs of several pairs; bytes allocated during this timed loop; the p50
+/// of this run alone; the <see cref="ThreadUsage"/> of the timed loop), pong "done ALLOCATED USAGE"
+/// (from the first timed message, which carries <see cref="Timed"/>, to the end mark: the same round
+/// trips). Command <c>idle MS</c> (ring pong only): waits MS
 /// milliseconds for a message that
 /// never comes and answers "idle CPU_PERCENT", the CPU the whole process used meanwhile.
 /// </summary>
@@ -32,6 +34,9 @@ internal sealed unsafe class LatencyRole : IChildRole
     private static readonly TimeSpan FirstWarmup = TimeSpan.FromSeconds(1);
 
     private const long EndOfRun = -1;
+
+    /// <summary>Set in the sequence numbers of the timed round trips, so that pong knows where they begin.</summary>
+    private const long Timed = 1L << 40;
 
     private bool _warm;
 
@@ -73,7 +78,11 @@ internal sealed unsafe class LatencyRole : IChildRole
                 int n = int.Parse(command[1], CultureInfo.InvariantCulture);
                 int warmup = int.Parse(command[2], CultureInfo.InvariantCulture);
                 if (_ping) reply.WriteLine(Ping(n, warmup));
-                else reply.WriteLine(FormattableString.Invariant($"done {Pong()}"));
+                else
+                {
+                    long allocated = Pong(out ThreadUsage used);
+                    reply.WriteLine(FormattableString.Invariant($"done {allocated} {used.Format()}"));
+                }
                 break;
             case "idle" when !_ping && _channel is not null:
                 reply.WriteLine(FormattableString.Invariant($"idle {Idle(int.Parse(command[1], CultureInfo.InvariantCulture)):0.###}"));
@@ -89,16 +98,18 @@ internal sealed unsafe class LatencyRole : IChildRole
         long warmupStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < warmup || (!_warm && Stopwatch.GetElapsedTime(warmupStart) < FirstWarmup); i++) RoundTrip(i);
         _warm = true;
+        ThreadUsage usageBefore = ThreadUsage.Now();
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < n; i++)
         {
             long start = Stopwatch.GetTimestamp();
-            RoundTrip(warmup + i);
+            RoundTrip(Timed + i);
             samples[i] = Stopwatch.GetTimestamp() - start;
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        ThreadUsage used = ThreadUsage.Now() - usageBefore;
         RoundTrip(EndOfRun);
-        return _samples.Add(samples, allocated);
+        return _samples.Add(samples, allocated, used);
     }
 
     private void RoundTrip(long sequence)
@@ -118,10 +129,12 @@ internal sealed unsafe class LatencyRole : IChildRole
         if (*(long*)_echo != sequence) throw new InvalidDataException($"echo {*(long*)_echo} for message {sequence}");
     }
 
-    /// <summary>Echoes until the message that ends the run (echoed too).</summary>
-    private long Pong()
+    /// <summary>Echoes until the message that ends the run (echoed too); <paramref name="used"/>: from
+    /// receiving the first timed message to receiving the end mark.</summary>
+    private long Pong(out ThreadUsage used)
     {
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        ThreadUsage? timedFrom = null;
         do
         {
             if (_channel is not null)
@@ -134,8 +147,10 @@ internal sealed unsafe class LatencyRole : IChildRole
                 Posix.ReadExactly(_fdIn, _echo, MessageSize);
                 Posix.WriteAll(_fdOut, _echo, MessageSize);
             }
+            if (timedFrom is null && (*(long*)_echo & Timed) != 0 && *(long*)_echo != EndOfRun) timedFrom = ThreadUsage.Now();
         }
         while (*(long*)_echo != EndOfRun);
+        used = ThreadUsage.Now() - (timedFrom ?? ThreadUsage.Now());
         return GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
     }
 

@@ -86,12 +86,14 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
     private void Report(Pair p, BenchResults results, int samples)
     {
         string[] last = p.LastReply!;
-        var result = new LatencyResult(p.Transport, p.Mode, samples, D(last[1]), D(last[2]), D(last[3]), D(last[4]));
+        var result = new LatencyResult(p.Transport, p.Mode, samples, D(last[1]), D(last[2]), D(last[3]), D(last[4])) { Cpu = p.CpuPerRoundTrip() };
         results.Latency.Add(result);
         results.Allocations.Add(new AllocationResult($"latency: {p.Transport} {p.Mode} ping loop", p.MaxAllocated, p.SamplesPerRun));
         string line = FormattableString.Invariant($"latency {p.Transport} {p.Mode}: p50 {result.P50Us:0.00} us, p99 {result.P99Us:0.00} us, p99.9 {result.P999Us:0.00} us");
         if (p.RoundP50s.Count > 1)
             line += $" (p50 of each round: {string.Join(' ', p.RoundP50s.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))})";
+        if (result.Cpu is { } used)
+            line += FormattableString.Invariant($"; CPU per round trip: ping {Side(used.Ping)}, pong {Side(used.Pong)}");
         if (p.Idle)
         {
             double cpu = p.MeasureIdle(options.IdleMs);
@@ -118,6 +120,9 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
 
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 
+    private static string Side(SideUsage s) =>
+        FormattableString.Invariant($"{s.CpuUs:0.00} us (user {s.UserUs:0.00}, system {s.SystemUs:0.00}), {s.Sleeps:0.00} sleeps");
+
     /// <summary>One ping and one pong child, kept for every round.</summary>
     private sealed class Pair : IDisposable
     {
@@ -130,6 +135,8 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
         public string[]? LastReply { get; private set; }
         public long MaxAllocated { get; private set; }
         public int SamplesPerRun { get; private set; }
+        private ThreadUsage _pingUsed, _pongUsed;
+        private long _timed;
 
         public static Pair Start(string transport, string mode, ChildEndpointArgs a, ChildEndpointArgs b,
             Dictionary<string, string> values, Pinning pinning, bool idle)
@@ -146,11 +153,19 @@ internal sealed class LatencyRun(BenchOptions options, IRegionSource regions, Pi
             _pong!.Send(command);
             _ping!.Send(command);
             LastReply = _ping.Expect("done");
-            _pong.Expect("done");
+            string[] pong = _pong.Expect("done");
             MaxAllocated = Math.Max(MaxAllocated, long.Parse(LastReply[5], CultureInfo.InvariantCulture));
             SamplesPerRun = samples;
             RoundP50s.Add(D(LastReply[6]));
+            _pingUsed += ThreadUsage.Parse(LastReply, 7);
+            _pongUsed += ThreadUsage.Parse(pong, 2);
+            _timed += samples;
         }
+
+        public RoundTripCpu? CpuPerRoundTrip() => _timed == 0 ? null : new(PerRoundTrip(_pingUsed), PerRoundTrip(_pongUsed));
+
+        private SideUsage PerRoundTrip(ThreadUsage u) =>
+            new(u.CpuNs / 1000.0 / _timed, u.UserUs / (double)_timed, u.SystemUs / (double)_timed, u.Sleeps / (double)_timed);
 
         public double MeasureIdle(int ms)
         {

@@ -9,7 +9,18 @@ internal sealed record ThroughputResult(Transport Transport, long SizeBytes, IRe
 }
 
 /// <summary>64-byte round trips over one transport in one wait mode.</summary>
-internal sealed record LatencyResult(string Transport, string Mode, int Samples, double P50Us, double P99Us, double P999Us, double MeanUs);
+internal sealed record LatencyResult(string Transport, string Mode, int Samples, double P50Us, double P99Us, double P999Us, double MeanUs)
+{
+    /// <summary>What each side used per timed round trip (absent where a child did not say).</summary>
+    public RoundTripCpu? Cpu { get; init; }
+}
+
+/// <summary>Per round trip, for the side that sends first (ping) and the one that echoes (pong).</summary>
+internal sealed record RoundTripCpu(SideUsage Ping, SideUsage Pong);
+
+/// <summary>One side's CPU per round trip (exact), its user and system parts (sampled by the kernel,
+/// scaled to the total), and how many times it went to sleep.</summary>
+internal sealed record SideUsage(double CpuUs, double UserUs, double SystemUs, double Sleeps);
 
 /// <summary>One-way 64-byte message rate through the ring.</summary>
 internal sealed record RateResult(string Mode, int Batch, long Messages, IReadOnlyList<double> MillionPerSecond)

@@ -59,6 +59,11 @@ internal static class JsonReport
             w.WriteNumber("p999_us", l.P999Us);
             w.WriteNumber("mean_us", l.MeanUs);
             w.WriteNumber("samples", l.Samples);
+            if (l.Cpu is not { } cpu) return;
+            w.WriteStartObject("cpu_per_round_trip");
+            Side(w, "ping", cpu.Ping);
+            Side(w, "pong", cpu.Pong);
+            w.WriteEndObject();
         });
 
         Objects(w, "message_rate", results.Rates, (RateResult r) =>
@@ -140,4 +145,14 @@ internal static class JsonReport
     }
 
     private static double Round(double mbps) => Math.Round(mbps, 1);
+
+    private static void Side(Utf8JsonWriter w, string name, SideUsage s)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("cpu_us", Math.Round(s.CpuUs, 3));
+        w.WriteNumber("user_us", Math.Round(s.UserUs, 3));
+        w.WriteNumber("system_us", Math.Round(s.SystemUs, 3));
+        w.WriteNumber("sleeps", Math.Round(s.Sleeps, 3));
+        w.WriteEndObject();
+    }
 }

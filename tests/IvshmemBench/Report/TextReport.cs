@@ -38,6 +38,15 @@ internal static class TextReport
             foreach (LatencyResult l in results.Latency)
                 t.Add(l.Transport, l.Mode, F(l.P50Us, "0.00"), F(l.P99Us, "0.00"), F(l.P999Us, "0.00"), F(l.MeanUs, "0.00"), l.Samples.ToString("N0", CultureInfo.InvariantCulture));
             sb.Append(T(t));
+            Heading("CPU per round trip, microseconds: ping / pong (user and system: as the kernel samples them)");
+            var c = new Table("transport", "wait", "CPU", "user", "system", "sleeps", "mean round trip");
+            foreach (LatencyResult l in results.Latency)
+            {
+                if (l.Cpu is not { } cpu) continue;
+                c.Add(l.Transport, l.Mode, Pair(cpu.Ping.CpuUs, cpu.Pong.CpuUs), Pair(cpu.Ping.UserUs, cpu.Pong.UserUs),
+                    Pair(cpu.Ping.SystemUs, cpu.Pong.SystemUs), Pair(cpu.Ping.Sleeps, cpu.Pong.Sleeps), F(l.MeanUs, "0.00"));
+            }
+            sb.Append(T(c));
         }
         if (results.IdleCpu.Count > 0)
         {
@@ -105,4 +114,6 @@ internal static class TextReport
     private static string X(double? ratio) => ratio is double r ? F(r, "0.00") + "x" : "-";
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Pair(double ping, double pong) => $"{F(ping, "0.00")} / {F(pong, "0.00")}";
 }
