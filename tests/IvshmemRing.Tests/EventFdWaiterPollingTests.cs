@@ -59,4 +59,50 @@ public class EventFdWaiterPollingTests
         await Assert.ThrowsAsync<IOException>(() => polling);
         Assert.Throws<IOException>(() => waiter.Wait(waiter.Prepare(), 10));
     }
+
+    [Fact]
+    public async Task AWaiterTakesOverWhenThePollingOneTimesOut()
+    {
+        int fd = Interop.EventFdCreate();
+        using var waiter = new EventFdWaiter([fd], ownsFds: true);
+        long token = waiter.Prepare();
+        Task<bool> brief = Task.Run(() => waiter.Wait(token, 30));
+        await Task.Delay(10); // the brief one sleeps in epoll_wait; the patient one waits on the monitor
+        Task<bool> patient = Task.Run(() => waiter.Wait(token, 10_000));
+        Assert.False(await brief);
+        await Task.Delay(50);
+        new EventFdSignal(fd).Ring();
+        Assert.True(await patient, "the patient waiter was not woken: nobody polled after the brief one left");
+    }
+
+    [Fact]
+    public void NoWakeUpIsLostWhileSeveralSynchronousWaitersHandTheEpollInstanceOver()
+    {
+        int fd = Interop.EventFdCreate();
+        using var waiter = new EventFdWaiter([fd], ownsFds: true);
+        var signal = new EventFdSignal(fd);
+        const int Threads = 3, Rounds = 2000;
+        using var prepared = new Barrier(Threads + 1);
+        int lost = 0;
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            for (int round = 0; round < Rounds; round++)
+            {
+                long token = waiter.Prepare();
+                prepared.SignalAndWait();
+                // Some rounds wait with a short timeout first, so the epoll instance changes hands.
+                if (round % 7 == t && !waiter.Wait(token, 0) && waiter.Wait(token, 1)) continue;
+                if (!waiter.Wait(token, 10_000)) Interlocked.Increment(ref lost);
+            }
+        })).ToArray();
+        foreach (Thread t in threads) t.Start();
+        for (int round = 0; round < Rounds; round++)
+        {
+            prepared.SignalAndWait();
+            Thread.SpinWait(round % 50 * 20);
+            signal.Ring();
+        }
+        foreach (Thread t in threads) t.Join();
+        Assert.Equal(0, lost);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Ivshmem.Ring;
 using Microsoft.Win32.SafeHandles;
@@ -182,32 +183,17 @@ public sealed partial class HostPeer : IvshmemEndpoint
         return false;
     }
 
-    /// <summary>Rings through the current eventfd, holding a reference so a concurrent departure cannot
-    /// close the fd under the write.</summary>
-    internal void Ring(int peerId, int vector)
+    /// <summary>The eventfd that rings <paramref name="vector"/> of peer <paramref name="peerId"/> now,
+    /// if it has arrived and this peer is not disposed. The handle is closed when that peer leaves.</summary>
+    internal bool TryGetDoorbell(int peerId, int vector, [NotNullWhen(true)] out DoorbellTarget? target)
     {
-        SafeFileHandle handle;
-        EventFdSignal signal;
         lock (_gate)
         {
-            if (_disposed) return;
-            if (peerId == _ownId) { handle = _own[vector]; signal = _ownSignals[vector]; }
-            else if (_peers.TryGetValue(peerId, out PeerFds? p) && vector < p.Count) { handle = p.Fds[vector]!; signal = p.Signals[vector]!; }
-            else return; // not (or no longer) connected: like a guest's Doorbell write, silently nothing
-        }
-        bool added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            signal.Ring();
-        }
-        catch (ObjectDisposedException)
-        {
-            // closed between the lookup and the ring: the peer left; nothing to ring
-        }
-        finally
-        {
-            if (added) handle.DangerousRelease();
+            target = _disposed ? null
+                : peerId == _ownId ? new DoorbellTarget(_own[vector], _ownSignals[vector])
+                : _peers.TryGetValue(peerId, out PeerFds? p) && vector < p.Count ? new DoorbellTarget(p.Fds[vector]!, p.Signals[vector]!)
+                : null;
+            return target is not null;
         }
     }
 
