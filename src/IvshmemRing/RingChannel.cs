@@ -19,6 +19,7 @@ public sealed class RingChannel
     private readonly SpinBudget _dataSpin;    // waits for data: the reader's rhythm
     private readonly SpinBudget _spaceSpin;   // waits for space or drain: the writer's
     private readonly long _checkTicks;
+    private readonly int _firstSliceMs;       // the first sleep's slice when it needs no clock (else 0)
 
     public RingChannel(RingProducer producer, RingConsumer consumer, IRingWaiter waiter, Func<string?>? peerGoneReason = null, RingChannelOptions? options = null, string peerName = "peer")
     {
@@ -30,6 +31,10 @@ public sealed class RingChannel
         _dataSpin = new SpinBudget(_options.SpinDuration, _options.MaxSpinDuration);
         _spaceSpin = new SpinBudget(_options.SpinDuration, _options.MaxSpinDuration);
         _checkTicks = Math.Max(1, (long)(_options.PeerCheckInterval.TotalSeconds * Stopwatch.Frequency));
+        // With a second or more to spare before the timeout, the first sleep is one peer-check slice
+        // whatever the spin took, so it need not read the clock (one read less per wake-up).
+        bool spare = _options.Timeout == System.Threading.Timeout.InfiniteTimeSpan || _options.Timeout >= _options.PeerCheckInterval + TimeSpan.FromSeconds(1);
+        _firstSliceMs = spare ? (int)Math.Clamp(Math.Ceiling(_options.PeerCheckInterval.TotalMilliseconds), 1, int.MaxValue) : 0;
         PeerName = peerName;
     }
 
@@ -176,14 +181,14 @@ public sealed class RingChannel
         long start = Stopwatch.GetTimestamp();
         SpinBudget budget = BudgetFor(condition);
         if (Spin(condition, length, start, budget.Ticks, ct)) return;
-        while (true)
+        for (int slept = 0; ; slept++)
         {
             long token = _waiter.Prepare();
             SetWaiting(condition, true);
             if (IsReady(condition, length)) { SetWaiting(condition, false); return; }
-            _waiter.Wait(token, SliceMs(start));
+            _waiter.Wait(token, slept == 0 && _firstSliceMs != 0 ? _firstSliceMs : SliceMs(start));
             SetWaiting(condition, false);
-            if (IsReady(condition, length)) { budget.Slept(Stopwatch.GetTimestamp() - start); return; }
+            if (IsReady(condition, length)) { Slept(budget, start); return; }
             CheckStillWaiting(condition, start, ct);
         }
     }
@@ -200,9 +205,16 @@ public sealed class RingChannel
             if (IsReady(condition, length)) { SetWaiting(condition, false); return; }
             try { await _waiter.WaitAsync(token, SliceMs(start), ct).ConfigureAwait(false); }
             finally { SetWaiting(condition, false); }
-            if (IsReady(condition, length)) { budget.Slept(Stopwatch.GetTimestamp() - start); return; }
+            if (IsReady(condition, length)) { Slept(budget, start); return; }
             CheckStillWaiting(condition, start, ct);
         }
+    }
+
+    /// <summary>Tells the spin budget how long a wait that slept took; block mode has no spin to adapt,
+    /// and skips the clock.</summary>
+    private void Slept(SpinBudget budget, long start)
+    {
+        if (_options.WaitMode == WaitMode.SpinThenBlock) budget.Slept(Stopwatch.GetTimestamp() - start);
     }
 
     /// <summary>Spins for up to <paramref name="spinTicks"/> as the mode allows; true when the
