@@ -14,8 +14,9 @@ namespace Ivshmem.Bench.Children;
 /// One side of the throughput measurement: the sender or the receiver of transfers over one transport.
 /// Command: <c>run SIZE REPEAT VERIFY</c>. The receiver answers "ready" before it starts receiving
 /// and "done T1 HASH ALLOCATED T_WAIT" once it holds every byte (T_WAIT: when it began to wait, for
-/// --verbose); the sender answers "done T0 HASH ALLOCATED T_SENT" (T_SENT: when its last byte was
-/// handed over, for --verbose). The sender is sent <c>prepare SIZE REPEAT VERIFY</c> first and
+/// --verbose); the sender answers "done T0 HASH ALLOCATED T_SENT WINDOW" (T_SENT: when its last byte
+/// was handed over, and WINDOW the ring's hot window in use then, 0 for other transports: for
+/// --verbose). The sender is sent <c>prepare SIZE REPEAT VERIFY</c> first and
 /// answers "prepared" once it has stamped and hashed what it will send, so that work, which grows
 /// with the size, is done before the receiver starts waiting, and every transfer starts the same
 /// short while after the receiver did, whatever its size.
@@ -95,7 +96,8 @@ internal sealed unsafe class TransferRole : IChildRole
         {
             var (t0, hash, allocated) = Send(size, repeat, verify);
             long finished = Stopwatch.GetTimestamp();
-            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated} {finished}"));
+            long window = _channel?.Producer.HotWindowInUse ?? 0;
+            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated} {finished} {window}"));
         }
         else
         {

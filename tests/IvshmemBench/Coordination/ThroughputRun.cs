@@ -146,7 +146,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
                 ticks = Long(received[1]) - Long(sent[1]);
                 if (_verbose)
                     Console.Error.WriteLine(FormattableString.Invariant(
-                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it; the receiver waited {(Long(sent[1]) - Long(received[4])) * 1e6 / Stopwatch.Frequency:0} us for the first byte"));
+                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it; the receiver waited {(Long(sent[1]) - Long(received[4])) * 1e6 / Stopwatch.Frequency:0} us for the first byte{HotWindow(Long(sent[5]))}"));
                 ulong sentHash = ulong.Parse(sent[2], CultureInfo.InvariantCulture), receivedHash = ulong.Parse(received[2], CultureInfo.InvariantCulture);
                 if (sentHash != 0 && receivedHash != 0 && sentHash != receivedHash)
                     throw new InvalidOperationException($"{Transport.Name()}: transfer {repeat} of {size} bytes arrived with checksum {receivedHash:x16}, sent with {sentHash:x16}");
@@ -157,6 +157,8 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
             if (ticks <= 0) throw new InvalidOperationException($"{Transport.Name()}: transfer {repeat} took {ticks} ticks: the two processes' clocks disagree");
             return ticks / (double)Stopwatch.Frequency;
         }
+
+        private static string HotWindow(long bytes) => bytes == 0 ? "" : FormattableString.Invariant($"; the ring's hot window then {bytes / 1024} KiB");
 
         public IEnumerable<AllocationResult> Allocations()
         {
