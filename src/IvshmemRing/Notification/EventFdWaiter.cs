@@ -87,8 +87,10 @@ public sealed class EventFdWaiter : IRingWaiter, IDisposable
             {
                 try
                 {
-                    // Re-checked once the claim is ours: the previous sleeper may have counted a ring since.
-                    if (Volatile.Read(ref _count) == token && WaitOnce(_pollerEpoll, left)) Fire();
+                    // Re-checked once the claim is ours: the previous sleeper may have counted a ring
+                    // since, and Dispose may have begun (it fails the waiter, then waits for the claim
+                    // to be given back before it closes the epoll instance).
+                    if (Volatile.Read(ref _count) == token && _failure is null && WaitOnce(_pollerEpoll, left)) Fire();
                 }
                 catch (Exception e)
                 {
