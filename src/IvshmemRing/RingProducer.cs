@@ -31,6 +31,7 @@ public sealed class RingProducer
     private long _window;        // in use: grows when early wraps made the writer wait, shrinks back
     private long _nextEarlyWrapCheck; // index from which the next early-wrap check is made (long.MaxValue: none)
     private bool _lapStartedEarly;    // this lap began with an early wrap: the reader may still be in the last one
+    private bool _filledEarlyLap;     // and the ring filled in it: the window grows if the writer has to sleep
     private int _easyWraps;      // wraps since the ring was last found full after an early wrap
     private bool _sessionStartPending;
     private RingCorruptedException? _failure;
@@ -105,9 +106,11 @@ public sealed class RingProducer
     /// the end) when the unread records and the new one fit below the index, so a consumer that keeps
     /// up reads what the producer has just written while it is still in the caches; a consumer that
     /// falls behind still has the whole ring as a buffer. Right after an early wrap, though, the
-    /// buffer is only what lies below the reader; when the ring fills there, the window in use
-    /// (<see cref="HotWindowInUse"/>) doubles, up to half the ring (where it is off), and it halves
-    /// back after <see cref="EasyWrapsBeforeShrinking"/> wraps without that. Ignored for rings
+    /// buffer is only what lies below the reader; when the ring fills there and the writer then has
+    /// to sleep for space (<see cref="SleptForSpace"/>: its reader paused, rather than reading a little
+    /// slower than it writes), the window in use (<see cref="HotWindowInUse"/>) doubles, up to half the
+    /// ring (where it is off), and it halves back after <see cref="EasyWrapsBeforeShrinking"/> wraps
+    /// without that. Ignored for rings
     /// smaller than twice it. Default <see cref="RingLayout.DefaultHotWindow"/> (docs/ring.md,
     /// "The hot window").
     /// </summary>
@@ -167,7 +170,7 @@ public sealed class RingProducer
             RefreshHead();
             if (required > _capacity - (_tail - _head))
             {
-                if (_lapStartedEarly) GrowWindow();
+                if (_lapStartedEarly) _filledEarlyLap = true;
                 payload = default;
                 return false;
             }
@@ -175,6 +178,7 @@ public sealed class RingProducer
         if (padding != 0)
         {
             _lapStartedEarly = early;
+            _filledEarlyLap = false;
             if (_window != _hotWindow && ++_easyWraps >= EasyWrapsBeforeShrinking) ShrinkWindow();
             _data.WriteInt32(index + RingLayout.TypeOffset, RingLayout.PaddingType);
             _data.WriteInt32(index + RingLayout.LengthOffset, (int)padding);
@@ -211,7 +215,7 @@ public sealed class RingProducer
         index += aligned;
         _tailIndex = index == _capacity ? 0 : index;
         if (_claimPadding != 0 || _tailIndex == 0) _nextEarlyWrapCheck = WindowOff ? long.MaxValue : _window;
-        if (_tailIndex == 0) _lapStartedEarly = false; // ended exactly at the end: the next lap starts there
+        if (_tailIndex == 0) _lapStartedEarly = _filledEarlyLap = false; // ended exactly at the end: the next lap starts there
         _claimed = false;
     }
 
@@ -228,12 +232,25 @@ public sealed class RingProducer
         return 0;
     }
 
-    /// <summary>The ring filled while the reader was still in the lap before an early wrap: the
-    /// window was too small a buffer for this reader's pauses.</summary>
+    /// <summary>
+    /// Tells the producer that its writer, finding the ring full, had to sleep until there was space,
+    /// i.e. its reader paused instead of just reading a little slower. If the ring filled in a lap
+    /// that began with an early wrap, the hot window was too small a buffer for this reader's pauses,
+    /// and it doubles (<see cref="HotWindow"/>). A writer that waits for space only briefly (spinning
+    /// while the reader releases what it copies out) does not call this: a bigger window would not
+    /// let it write sooner, and would only move the ring's traffic out of the caches. Called by
+    /// <see cref="RingChannel"/>'s waits; a caller that waits on its own calls it when it sleeps.
+    /// </summary>
+    public void SleptForSpace()
+    {
+        if (_filledEarlyLap) GrowWindow();
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void GrowWindow()
     {
         _lapStartedEarly = false;
+        _filledEarlyLap = false;
         _easyWraps = 0;
         _window = Math.Min(_window * 2, _capacity);
         if (WindowOff) _nextEarlyWrapCheck = long.MaxValue;

@@ -102,8 +102,14 @@ public class HotWindowTests
             consumer.Release();
         }
         while (index > Window / 2);
-        // The reader pauses: the writer has only what lies below the reader, and fills it.
+        // The reader pauses: the writer has only what lies below the reader, and fills it. Filling
+        // alone is what a reader that is just slower than its writer causes: no growth for that.
         while (producer.TryWrite(payload)) { }
+        Assert.Equal(Window, producer.HotWindowInUse);
+        // The writer had to sleep for space: the reader paused, and the window was too small for it.
+        producer.SleptForSpace();
+        Assert.Equal(2 * Window, producer.HotWindowInUse);
+        producer.SleptForSpace(); // once per filled lap
         Assert.Equal(2 * Window, producer.HotWindowInUse);
         Assert.Equal(Window, producer.HotWindow);
 
@@ -117,6 +123,33 @@ public class HotWindowTests
             consumer.Release();
         }
         Assert.Equal(Window, producer.HotWindowInUse);
+    }
+
+    [Fact]
+    public async Task AChannelWriterThatSleepsForSpaceAfterAnEarlyWrapGrowsTheWindow()
+    {
+        using var region = new TestRegion(size: 2 << 20);
+        var (producer, consumer) = Open(region, Window);
+        var writer = new RingChannel(producer, consumer, PollingWaiter.Instance, options: new RingChannelOptions { WaitMode = WaitMode.Block, Timeout = TimeSpan.FromSeconds(20) });
+        byte[] payload = new byte[Record];
+        for (long last = 0; ; last = producer.Position % region.Capacity)
+        {
+            writer.Send(payload);
+            while (consumer.TryRead(out _)) { }
+            consumer.Release();
+            if (producer.Position % region.Capacity < last) break;
+        }
+        while (producer.TryWrite(payload)) { }
+        Assert.Equal(Window, producer.HotWindowInUse);
+
+        // The writer waits for space in block mode, i.e. it sleeps: the reader paused.
+        Task waiting = Task.Run(() => writer.WaitForSpace(Record));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (producer.HotWindowInUse == Window && !waiting.IsCompleted && clock.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(1);
+        Assert.Equal(2 * Window, producer.HotWindowInUse);
+        while (consumer.TryRead(out _)) { }
+        consumer.Release();
+        await waiting;
     }
 
     [Fact]
@@ -137,6 +170,7 @@ public class HotWindowTests
                 if (producer.Position % region.Capacity < last) break;
             }
             while (producer.TryWrite(payload)) { }
+            producer.SleptForSpace();
             Assert.True(producer.HotWindowInUse > before, $"{producer.HotWindowInUse} after {before}");
             while (consumer.TryRead(out _)) { }
             consumer.Release();

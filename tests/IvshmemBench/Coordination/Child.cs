@@ -52,6 +52,7 @@ internal sealed class Child : IDisposable
             start.FileName = program;
         }
         foreach (string p in prefix) start.ArgumentList.Add(p);
+        CoordinatorJit.RestoreForChild(start);
         start.ArgumentList.Add("--child");
         start.ArgumentList.Add(spec.Role);
         foreach (var (key, value) in spec.Values.Concat(spec.Endpoint.Values)) start.ArgumentList.Add($"{key}={value}");
@@ -132,7 +133,7 @@ internal sealed class Child : IDisposable
 
     /// <summary>How to start this program again: its apphost next to the assembly, or the dotnet host
     /// that runs it with the dll (found from AppContext.BaseDirectory, never from a build path).</summary>
-    private static (string Program, string[] Prefix) SelfCommand()
+    internal static (string Program, string[] Prefix) SelfCommand()
     {
         string apphost = Path.Combine(AppContext.BaseDirectory, "ivshmem-bench");
         if (File.Exists(apphost)) return (apphost, []);

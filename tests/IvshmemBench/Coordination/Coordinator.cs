@@ -30,6 +30,7 @@ internal static class Coordinator
             Console.WriteLine(BenchOptions.Usage);
             return 0;
         }
+        if (CoordinatorJit.RunWithoutTiering(args) is int status) return status;
 
         var clock = Stopwatch.StartNew();
         void Progress(string line) => Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {line}");

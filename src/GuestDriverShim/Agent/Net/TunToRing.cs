@@ -200,7 +200,11 @@ internal sealed class TunToRing(NetPlane plane)
             {
                 long token = waiter.Prepare();
                 producer.SetWaiting(true);
-                if (!producer.HasSpaceFor(length)) waiter.Wait(token, 10);
+                if (!producer.HasSpaceFor(length))
+                {
+                    producer.SleptForSpace();
+                    waiter.Wait(token, 10);
+                }
                 producer.SetWaiting(false);
             }
             if (producer.HasSpaceFor(length)) return true;
