@@ -36,7 +36,7 @@ internal sealed record Pinning(int? SenderCpu, int? ReceiverCpu)
 
     public string Describe() => SenderCpu is null
         ? "not pinned (the scheduler places both processes)"
-        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu}, the coordinator to CPU {SenderCpu} (taskset)";
+        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu}, the coordinator to CPU {SenderCpu} (taskset; the coordinator without tiered compilation)";
 
     /// <summary>Moves every thread of this process to the sender's CPU (threads started later inherit it).</summary>
     public void PinCoordinator()
