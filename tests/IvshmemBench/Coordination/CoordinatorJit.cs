@@ -7,7 +7,7 @@ namespace Ivshmem.Bench.Coordination;
 /// the runtime recompiles the coordinator's hot methods (and the library code they call) in a
 /// background thread, at moments of its choosing; the coordinator is pinned to the sender's CPU, so
 /// that thread took the CPU from a sender in the middle of a transfer: perf (`perf record -a -e
-/// cpu-clock` over 24 transfers of 300 MB through the ring, 2026-12-05 19:10 UTC) found the
+/// cpu-clock` over 24 transfers of 300 MB through the ring, 2026-12-05 19:02 UTC) found the
 /// coordinator's ".NET Tiered Compilation" thread in 15% of CPU 0's samples while transfers ran, and
 /// the transfers it met were those that ran at half speed, their receiver having waited 2-4 ms for
 /// the first byte. So the coordinator starts itself again with DOTNET_TieredCompilation=0 (every
