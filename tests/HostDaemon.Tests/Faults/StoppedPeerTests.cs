@@ -48,7 +48,7 @@ public sealed class StoppedPeerTests
             // A blocked daemon would not complete a single handshake; the bound is generous for a loaded machine.
             Assert.True(slowest < TimeSpan.FromSeconds(8), $"every join completed promptly while a peer was stopped (slowest {slowest})");
             if (clock.Elapsed < StoppedFor) Thread.Sleep(StoppedFor - clock.Elapsed);
-            Assert.True(stopped.Events.Count == 1, "a stopped peer reads nothing");
+            Assert.True(stopped.Events.Count == 1, $"a stopped peer reads nothing (its events: {string.Join(", ", stopped.Events)})");
 
             stopped.Continue();
 

@@ -31,8 +31,33 @@ internal sealed class ChildPeer : IDisposable
         get { lock (_events) return [.. _events]; }
     }
 
-    /// <summary>SIGSTOP: it reads nothing until <see cref="Continue"/>.</summary>
-    public void Stop() => Spawn.Signal(Pid, 19);
+    /// <summary>SIGSTOP: it reads nothing until <see cref="Continue"/>. Returns once every thread of it
+    /// has stopped: the signal only takes a thread when it next enters the kernel or is interrupted, and
+    /// until then a thread that is reading may still read (a CI rehearsal at 57fd261 found a "stopped"
+    /// peer with more than its first event, most likely because kill returns before the process has stopped).</summary>
+    public void Stop()
+    {
+        Spawn.Signal(Pid, 19);
+        var clock = Stopwatch.StartNew();
+        while (!AllThreadsStopped())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(10)) throw new TimeoutException($"peer process {Pid} did not stop within 10 s of SIGSTOP");
+            Thread.Sleep(1);
+        }
+    }
+
+    private bool AllThreadsStopped()
+    {
+        foreach (string task in Directory.EnumerateDirectories($"/proc/{Pid}/task"))
+        {
+            string stat;
+            try { stat = File.ReadAllText(Path.Combine(task, "stat")); }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { continue; } // a thread that ended meanwhile
+            // The state follows the command name, which is in parentheses and may contain anything.
+            if (stat[stat.LastIndexOf(')') + 2] != 'T') return false;
+        }
+        return true;
+    }
 
     /// <summary>SIGCONT.</summary>
     public void Continue() => Spawn.Signal(Pid, 18);
