@@ -186,7 +186,7 @@ public sealed class RingChannel
             long token = _waiter.Prepare();
             SetWaiting(condition, true);
             if (IsReady(condition, length)) { SetWaiting(condition, false); return; }
-            if (slept == 0 && condition == Condition.Space) Producer.SleptForSpace();
+            if (condition == Condition.Space) Producer.SleptForSpace();
             _waiter.Wait(token, slept == 0 && _firstSliceMs != 0 ? _firstSliceMs : SliceMs(start));
             SetWaiting(condition, false);
             if (IsReady(condition, length)) { Slept(budget, start); return; }

@@ -176,8 +176,7 @@ public sealed partial class HostPeer : IvshmemEndpoint
     {
         lock (_gate)
         {
-            if (peerId == _ownId && (uint)vector < (uint)_own.Length) { fd = (int)_own[vector].DangerousGetHandle(); return true; }
-            if (_peers.TryGetValue(peerId, out PeerFds? p) && vector < p.Count) { fd = (int)p.Fds[vector]!.DangerousGetHandle(); return true; }
+            if (TryFindLocked(peerId, vector, out SafeFileHandle? handle, out _)) { fd = (int)handle.DangerousGetHandle(); return true; }
         }
         fd = -1;
         return false;
@@ -189,12 +188,20 @@ public sealed partial class HostPeer : IvshmemEndpoint
     {
         lock (_gate)
         {
-            target = _disposed ? null
-                : peerId == _ownId ? new DoorbellTarget(_own[vector], _ownSignals[vector])
-                : _peers.TryGetValue(peerId, out PeerFds? p) && vector < p.Count ? new DoorbellTarget(p.Fds[vector]!, p.Signals[vector]!)
-                : null;
+            target = !_disposed && TryFindLocked(peerId, vector, out SafeFileHandle? handle, out EventFdSignal? signal) ? new DoorbellTarget(handle, signal) : null;
             return target is not null;
         }
+    }
+
+    /// <summary>Under <see cref="_gate"/>: the handle and signal for <paramref name="vector"/> of peer
+    /// <paramref name="peerId"/> (this peer's own included), if they have arrived.</summary>
+    private bool TryFindLocked(int peerId, int vector, [NotNullWhen(true)] out SafeFileHandle? handle, [NotNullWhen(true)] out EventFdSignal? signal)
+    {
+        if (peerId == _ownId && (uint)vector < (uint)_own.Length) { handle = _own[vector]; signal = _ownSignals[vector]; return true; }
+        if (_peers.TryGetValue(peerId, out PeerFds? p) && (uint)vector < (uint)p.Count) { handle = p.Fds[vector]!; signal = p.Signals[vector]!; return true; }
+        handle = null;
+        signal = null;
+        return false;
     }
 
     protected override void Dispose(bool disposing)
