@@ -153,6 +153,7 @@ public sealed class RingStream : Stream
     private int ReadAvailable(Span<byte> buffer)
     {
         RingConsumer consumer = _channel.Consumer;
+        bool streaming = buffer.Length >= StreamingCopy.ReadThreshold;
         int copied = 0;
         while (copied < buffer.Length)
         {
@@ -172,7 +173,9 @@ public sealed class RingStream : Stream
                 _hasRecord = true;
             }
             int n = Math.Min(buffer.Length - copied, _recordLength - _recordOffset);
-            consumer.PayloadAt(_recordIndex, _recordLength).Slice(_recordOffset, n).CopyTo(buffer[copied..]);
+            ReadOnlySpan<byte> payload = consumer.PayloadAt(_recordIndex, _recordLength).Slice(_recordOffset, n);
+            if (streaming) StreamingCopy.Copy(payload, buffer[copied..]);
+            else payload.CopyTo(buffer[copied..]);
             _recordOffset += n;
             copied += n;
             _read += n;
@@ -187,6 +190,7 @@ public sealed class RingStream : Stream
                 }
             }
         }
+        if (streaming) StreamingCopy.Fence();
         consumer.Release();
         _unreleased = 0;
         return copied;

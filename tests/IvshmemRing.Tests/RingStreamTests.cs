@@ -44,6 +44,41 @@ public class RingStreamTests
         Assert.Equal(buffer.Length - 1, Array.LastIndexOf(buffer, (byte)7));
     }
 
+    /// <summary>A read into a buffer of StreamingCopy.ReadThreshold or more copies with non-temporal
+    /// stores: through a ring much smaller than the buffer, at an offset that is not line-aligned,
+    /// it still gets exactly the bytes written, in order.</summary>
+    [Fact]
+    public async Task AReadIntoALargeBufferGetsExactlyTheBytesWritten()
+    {
+        using var region = new CrossProcessRegion(1L << 20);
+        var (a, b, cleanup) = Pair(region);
+        using var _ = cleanup;
+        byte[] sent = new byte[2 * StreamingCopy.ReadThreshold + 12345];
+        new Random(7).NextBytes(sent);
+        var writer = Task.Run(() =>
+        {
+            using Stream s = a.AsStream();
+            for (int at = 0; at < sent.Length; at += 100_000) s.Write(sent.AsSpan(at, Math.Min(100_000, sent.Length - at)));
+        });
+        byte[] received = new byte[sent.Length + 3];
+        Stream reader = b.AsStream();
+        int got = 0, reads = 0, streamingReads = 0;
+        while (got < sent.Length)
+        {
+            Span<byte> into = received.AsSpan(3 + got);
+            if (into.Length >= StreamingCopy.ReadThreshold) streamingReads++;
+            int n = reader.Read(into);
+            Assert.True(n > 0, $"end of stream after {got} of {sent.Length} bytes");
+            got += n;
+            reads++;
+        }
+        await writer;
+        Assert.Equal(0, reader.Read(new byte[1]));
+        Assert.True(sent.AsSpan().SequenceEqual(received.AsSpan(3)), $"the bytes differ after {reads} reads");
+        // The ring holds far less than the threshold, so the first 8 MiB came in many streaming reads.
+        Assert.True(streamingReads > 4, $"only {streamingReads} of {reads} reads were into {StreamingCopy.ReadThreshold} bytes or more");
+    }
+
     [Fact]
     public async Task ReadsSmallerThanARecordStillGiveSpaceBackToTheWriter()
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ivshmem.Bench.Data;
 using Ivshmem.Bench.Native;
+using Ivshmem.Ring;
 
 namespace Ivshmem.Bench.Children;
 
@@ -10,7 +11,9 @@ namespace Ivshmem.Bench.Children;
 /// process, each pinned to one of the pair's CPUs, pass SIZE bytes from a source window to a
 /// destination window through <see cref="Slots"/> slots of <see cref="SlotBytes"/> (a buffer that
 /// stays in the caches), with nothing between them but two counters. No records, no doorbells, no
-/// checks: what the ring would reach if everything but its two copies cost nothing. Command
+/// checks: what the ring would reach if everything but its two copies cost nothing. The receiver
+/// copies out as a ring stream's reader does, with non-temporal stores where the reader would ask for
+/// <see cref="StreamingCopy.ReadThreshold"/> or more (docs/ring.md, "The copy ceiling"). Command
 /// <c>run SIZE REPEAT VERIFY</c>, reply "done T0 T1 0 ALLOCATED", as <see cref="MemcpyRole"/>.
 /// </summary>
 internal sealed unsafe class CopyPipelineRole : IChildRole
@@ -93,11 +96,16 @@ internal sealed unsafe class CopyPipelineRole : IChildRole
         for (long position = 0, slot = 0; position < size; slot++)
         {
             while (Volatile.Read(ref _published) <= slot) Thread.SpinWait(4);
-            int n = (int)Math.Min(Math.Min(SlotBytes, size - position), w - position % w);
-            Buffer.MemoryCopy(_buffer.Pointer + slot % Slots * SlotBytes, _destination.Pointer + position % w, n, n);
+            // What a stream's reader would ask for here, and so how the ring's reader copies out.
+            long asked = Math.Min(size - position, w - position % w);
+            int n = (int)Math.Min(SlotBytes, asked);
+            byte* from = _buffer.Pointer + slot % Slots * SlotBytes, to = _destination.Pointer + position % w;
+            if (asked >= StreamingCopy.ReadThreshold) StreamingCopy.Copy(new ReadOnlySpan<byte>(from, n), new Span<byte>(to, n));
+            else Buffer.MemoryCopy(from, to, n, n);
             Volatile.Write(ref _released, slot + 1);
             position += n;
         }
+        StreamingCopy.Fence();
         _t1 = Stopwatch.GetTimestamp();
     }
 

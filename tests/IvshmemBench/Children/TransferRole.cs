@@ -94,18 +94,20 @@ internal sealed unsafe class TransferRole : IChildRole
         }
         else if (_sender)
         {
+            var jit = JitActivity.Start();
             var (t0, hash, allocated) = Send(size, repeat, verify);
             long finished = Stopwatch.GetTimestamp();
             long window = _channel?.Producer.HotWindowInUse ?? 0;
-            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated} {finished} {window}"));
+            reply.WriteLine(FormattableString.Invariant($"done {t0} {hash} {allocated} {finished} {window} {jit.Stop()}"));
         }
         else
         {
             reply.WriteLine("ready");
             reply.Flush();
             long waiting = Stopwatch.GetTimestamp();
+            var jit = JitActivity.Start();
             var (t1, hash, allocated) = _transport == Transport.RingZeroCopy ? ReceiveInPlace(size, repeat, verify) : Receive(size, repeat, verify);
-            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated} {waiting}"));
+            reply.WriteLine(FormattableString.Invariant($"done {t1} {hash} {allocated} {waiting} {jit.Stop()}"));
         }
     }
 

@@ -34,9 +34,10 @@ internal sealed record Pinning(int? SenderCpu, int? ReceiverCpu)
         throw new ArgumentException($"--pin '{text}': use auto, none, or two CPU numbers A,B");
     }
 
-    public string Describe() => SenderCpu is null
+    public string Describe() => (SenderCpu is null
         ? "not pinned (the scheduler places both processes)"
-        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu}, the coordinator to CPU {SenderCpu} (taskset; the coordinator without tiered compilation)";
+        : $"sender/client pinned to CPU {SenderCpu}, receiver/server to CPU {ReceiverCpu}, the coordinator to CPU {SenderCpu} (taskset)")
+        + $"; tiered compilation off in the coordinator, {CoordinatorJit.ChildrenDescription} in the children";
 
     /// <summary>Moves every thread of this process to the sender's CPU (threads started later inherit it).</summary>
     public void PinCoordinator()

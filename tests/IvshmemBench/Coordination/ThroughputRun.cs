@@ -146,7 +146,7 @@ internal sealed class ThroughputRun(BenchOptions options, IRegionSource regions,
                 ticks = Long(received[1]) - Long(sent[1]);
                 if (_verbose)
                     Console.Error.WriteLine(FormattableString.Invariant(
-                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it; the receiver waited {(Long(sent[1]) - Long(received[4])) * 1e6 / Stopwatch.Frequency:0} us for the first byte{HotWindow(Long(sent[5]))}"));
+                        $"    {Transport.Name()} {size} #{repeat}: {Sizes.Mbps(size, ticks / (double)Stopwatch.Frequency),9:N0} Mbit/s; sender done after {100.0 * (Long(sent[4]) - Long(sent[1])) / ticks:0}% of it; the receiver waited {(Long(sent[1]) - Long(received[4])) * 1e6 / Stopwatch.Frequency:0} us for the first byte{HotWindow(Long(sent[5]))}; compiled during it (methods/us): sender {sent[6]}, receiver {received[5]}"));
                 ulong sentHash = ulong.Parse(sent[2], CultureInfo.InvariantCulture), receivedHash = ulong.Parse(received[2], CultureInfo.InvariantCulture);
                 if (sentHash != 0 && receivedHash != 0 && sentHash != receivedHash)
                     throw new InvalidOperationException($"{Transport.Name()}: transfer {repeat} of {size} bytes arrived with checksum {receivedHash:x16}, sent with {sentHash:x16}");
