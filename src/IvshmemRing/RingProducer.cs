@@ -32,7 +32,7 @@ public sealed class RingProducer
     private long _nextEarlyWrapCheck; // index from which the next early-wrap check is made (long.MaxValue: none)
     private bool _lapStartedEarly;    // this lap began with an early wrap: the reader may still be in the last one
     private bool _filledEarlyLap;     // and the ring filled in it: the window grows if the writer has to sleep
-    private int _easyWraps;      // wraps since the ring was last found full after an early wrap
+    private long _easyBytes;     // bytes of the laps since the window last changed
     private bool _sessionStartPending;
     private RingCorruptedException? _failure;
 
@@ -109,8 +109,8 @@ public sealed class RingProducer
     /// buffer is only what lies below the reader; when the ring fills there and the writer then has
     /// to sleep for space (<see cref="SleptForSpace"/>: its reader paused, rather than reading a little
     /// slower than it writes), the window in use (<see cref="HotWindowInUse"/>) doubles, up to half the
-    /// ring (where it is off), and it halves back after <see cref="EasyWrapsBeforeShrinking"/> wraps
-    /// without that. Ignored for rings
+    /// ring (where it is off), and it halves back each time the writer has written
+    /// <see cref="ShrinkAfterWindows"/> windows of the size set without that. Ignored for rings
     /// smaller than twice it. Default <see cref="RingLayout.DefaultHotWindow"/> (docs/ring.md,
     /// "The hot window").
     /// </summary>
@@ -121,7 +121,7 @@ public sealed class RingProducer
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             _hotWindow = _window = value;
-            _easyWraps = 0;
+            _easyBytes = 0;
             _nextEarlyWrapCheck = WindowOff ? long.MaxValue : Math.Max(_window, _tailIndex);
         }
     }
@@ -130,8 +130,9 @@ public sealed class RingProducer
     /// the capacity means early wraps are off for now.</summary>
     public long HotWindowInUse => _window;
 
-    /// <summary>Wraps without the ring filling after an early wrap before a grown window halves.</summary>
-    public const int EasyWrapsBeforeShrinking = 16;
+    /// <summary>A grown window halves once the producer has written this many windows of the size set
+    /// (<see cref="HotWindow"/>) without sleeping for space.</summary>
+    public const int ShrinkAfterWindows = 16;
 
     private bool WindowOff => _window == 0 || _window > _capacity / 2;
 
@@ -179,7 +180,7 @@ public sealed class RingProducer
         {
             _lapStartedEarly = early;
             _filledEarlyLap = false;
-            if (_window != _hotWindow && ++_easyWraps >= EasyWrapsBeforeShrinking) ShrinkWindow();
+            LapEnded(index);
             _data.WriteInt32(index + RingLayout.TypeOffset, RingLayout.PaddingType);
             _data.WriteInt32(index + RingLayout.LengthOffset, (int)padding);
             index = 0;
@@ -215,7 +216,11 @@ public sealed class RingProducer
         index += aligned;
         _tailIndex = index == _capacity ? 0 : index;
         if (_claimPadding != 0 || _tailIndex == 0) _nextEarlyWrapCheck = WindowOff ? long.MaxValue : _window;
-        if (_tailIndex == 0) _lapStartedEarly = _filledEarlyLap = false; // ended exactly at the end: the next lap starts there
+        if (_tailIndex == 0)
+        {
+            _lapStartedEarly = _filledEarlyLap = false; // ended exactly at the end: the next lap starts there
+            LapEnded(_capacity);
+        }
         _claimed = false;
     }
 
@@ -251,15 +256,24 @@ public sealed class RingProducer
     {
         _lapStartedEarly = false;
         _filledEarlyLap = false;
-        _easyWraps = 0;
+        _easyBytes = 0;
         _window = Math.Min(_window * 2, _capacity);
         if (WindowOff) _nextEarlyWrapCheck = long.MaxValue;
+    }
+
+    /// <summary>A lap of <paramref name="length"/> bytes ended without the writer sleeping for space
+    /// since the window last changed: a grown window halves once such laps add up to
+    /// <see cref="ShrinkAfterWindows"/> windows of the size set. Counted in bytes, not laps: the laps
+    /// of a grown window are as long as it, and a count of laps kept a 16 MiB window for 256 MiB.</summary>
+    private void LapEnded(long length)
+    {
+        if (_window != _hotWindow && (_easyBytes += length) >= ShrinkAfterWindows * _hotWindow) ShrinkWindow();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ShrinkWindow()
     {
-        _easyWraps = 0;
+        _easyBytes = 0;
         _window = Math.Max(_window / 2, _hotWindow);
         // Takes effect from the next lap (CommitRecord sets the check after this wrap).
     }

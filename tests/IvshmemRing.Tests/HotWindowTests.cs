@@ -189,6 +189,49 @@ public class HotWindowTests
         Assert.True(highest > region.Capacity - 2 * (Record + RingLayout.RecordHeaderSize), $"highest index {highest}");
     }
 
+    /// <summary>A grown window halves after the producer wrote a fixed amount without sleeping for
+    /// space (ShrinkAfterWindows windows of the size set), not after a number of wraps: wraps
+    /// of a grown window are as long as it is, and the benchmark found 100 MB transfers that never
+    /// got back out of a 16 MiB window, their ring's traffic out of the caches the whole time.</summary>
+    [Fact]
+    public void AGrownWindowShrinksBackAfterAFixedAmountOfEasyWritingWhateverItsSize()
+    {
+        using var region = new TestRegion(size: 4 << 20);
+        Assert.True(8 * Window <= region.Capacity / 2, $"capacity {region.Capacity}: a window of {8 * Window} would be off");
+        var (producer, consumer) = Open(region, Window);
+        byte[] payload = new byte[Record];
+        while (producer.HotWindowInUse < 8 * Window)
+        {
+            for (long last = 0; ; last = producer.Position % region.Capacity)
+            {
+                Assert.True(producer.TryWrite(payload));
+                while (consumer.TryRead(out _)) { }
+                consumer.Release();
+                if (producer.Position % region.Capacity < last) break;
+            }
+            while (producer.TryWrite(payload)) { }
+            producer.SleptForSpace();
+            while (consumer.TryRead(out _)) { }
+            consumer.Release();
+        }
+        Assert.Equal(8 * Window, producer.HotWindowInUse);
+
+        long written = 0; // bytes of records, not positions: an early wrap's padding is not writing
+        while (producer.HotWindowInUse != Window)
+        {
+            Assert.True(producer.TryWrite(payload));
+            written += Record + RingLayout.RecordHeaderSize;
+            while (consumer.TryRead(out _)) { }
+            consumer.Release();
+            Assert.True(written < 1000L * Window, "the window never shrank back");
+        }
+        // Three halvings, each after ShrinkAfterWindows windows of 64 KiB written (give or take the
+        // lap the count began in and the laps they end in): about 48 windows. Counting wraps instead
+        // took 16 wraps of 8, 4 and 2 windows, 224 windows.
+        long expected = 3 * RingProducer.ShrinkAfterWindows * Window;
+        Assert.InRange(written, expected - 8 * Window, expected + 3 * 8 * Window);
+    }
+
     private static (RingProducer Producer, RingConsumer Consumer) Open(TestRegion region, long window)
     {
         RingProducer producer = region.ProducerAB();

@@ -70,10 +70,13 @@ internal sealed record BenchOptions
                                  are two CPUs and taskset exists)
           --json FILE            write the results as JSON
           --out DIR              write table.txt, table.md, results.json, throughput.png and .svg
-          -v, --verbose          every timed transfer on stderr (when its sender finished, how long
-                                 its receiver waited for the first byte)
+          -v, --verbose          every transfer on stderr (when its sender finished, how long its
+                                 receiver waited for the first byte, the ring's hot window in use,
+                                 what each side's runtime compiled meanwhile)
           -h, --help             this text
 
+        The benchmark's processes run without the runtime's tiered compilation (no recompiles in the
+        middle of a transfer); DOTNET_TieredCompilation=1 runs the children with it.
         Units: KB = 1024 bytes (the paper's sizes double from 512 KB to 1 MB), Mbit/s = 10^6 bit/s.
         Method: docs/benchmarks/README.md.
         """;
