@@ -161,19 +161,8 @@ public class HotWindowTests
         for (int grown = 0; grown < 6 && producer.HotWindowInUse <= region.Capacity / 2; grown++)
         {
             long before = producer.HotWindowInUse;
-            // Keep up until an early wrap, then pause until the ring is full.
-            for (long last = 0; ; last = producer.Position % region.Capacity)
-            {
-                Assert.True(producer.TryWrite(payload));
-                while (consumer.TryRead(out _)) { }
-                consumer.Release();
-                if (producer.Position % region.Capacity < last) break;
-            }
-            while (producer.TryWrite(payload)) { }
-            producer.SleptForSpace();
+            PauseAfterAnEarlyWrap(region, producer, consumer, payload);
             Assert.True(producer.HotWindowInUse > before, $"{producer.HotWindowInUse} after {before}");
-            while (consumer.TryRead(out _)) { }
-            consumer.Release();
         }
         Assert.True(producer.HotWindowInUse > region.Capacity / 2);
 
@@ -200,20 +189,7 @@ public class HotWindowTests
         Assert.True(8 * Window <= region.Capacity / 2, $"capacity {region.Capacity}: a window of {8 * Window} would be off");
         var (producer, consumer) = Open(region, Window);
         byte[] payload = new byte[Record];
-        while (producer.HotWindowInUse < 8 * Window)
-        {
-            for (long last = 0; ; last = producer.Position % region.Capacity)
-            {
-                Assert.True(producer.TryWrite(payload));
-                while (consumer.TryRead(out _)) { }
-                consumer.Release();
-                if (producer.Position % region.Capacity < last) break;
-            }
-            while (producer.TryWrite(payload)) { }
-            producer.SleptForSpace();
-            while (consumer.TryRead(out _)) { }
-            consumer.Release();
-        }
+        while (producer.HotWindowInUse < 8 * Window) PauseAfterAnEarlyWrap(region, producer, consumer, payload);
         Assert.Equal(8 * Window, producer.HotWindowInUse);
 
         long written = 0; // bytes of records, not positions: an early wrap's padding is not writing
@@ -230,6 +206,23 @@ public class HotWindowTests
         // took 16 wraps of 8, 4 and 2 windows, 224 windows.
         long expected = 3 * RingProducer.ShrinkAfterWindows * Window;
         Assert.InRange(written, expected - 8 * Window, expected + 3 * 8 * Window);
+    }
+
+    /// <summary>The reader keeps up until an early wrap, then pauses until the ring is full and the
+    /// writer sleeps for space (which grows the window), then reads everything.</summary>
+    private static void PauseAfterAnEarlyWrap(TestRegion region, RingProducer producer, RingConsumer consumer, byte[] payload)
+    {
+        for (long last = 0; ; last = producer.Position % region.Capacity)
+        {
+            Assert.True(producer.TryWrite(payload));
+            while (consumer.TryRead(out _)) { }
+            consumer.Release();
+            if (producer.Position % region.Capacity < last) break;
+        }
+        while (producer.TryWrite(payload)) { }
+        producer.SleptForSpace();
+        while (consumer.TryRead(out _)) { }
+        consumer.Release();
     }
 
     private static (RingProducer Producer, RingConsumer Consumer) Open(TestRegion region, long window)
